@@ -1,0 +1,3 @@
+//! Numeric kernels, one module per family. Unsafe code lives only here.
+
+pub mod gemm;

@@ -1,0 +1,35 @@
+//! # autograd: ferrograd's tensor and reverse-mode automatic differentiation
+//!
+//! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`).
+//! - The tape ([`tape`]): ops record their inputs and a backward closure;
+//!   [`Tensor::backward`] walks the graph in reverse topological order and
+//!   accumulates gradients into leaves until they are zeroed, as in PyTorch.
+//! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
+//! - Ops (each with its backward beside it): `matmul`, `linear`, `add`, `sub`,
+//!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
+//!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
+//!   `reshape`/`view`/`flatten`, `transpose`/`permute`, `softmax`/`log_softmax`,
+//!   `gather`, `mul_mask`.
+//! - [`Generator`], [`manual_seed`]: seeded random numbers.
+//! - [`gradcheck`]: finite-difference check of backward rules.
+//!
+//! ```
+//! use autograd::Tensor;
+//! let w = Tensor::from_vec(vec![0.5, -0.5], &[1, 2]).requires_grad_(true);
+//! let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]);
+//! let loss = x.linear(&w, None).relu().sum();
+//! loss.backward().unwrap();
+//! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]); // relu was off
+//! ```
+
+pub mod gradcheck;
+pub mod kernels;
+mod layout;
+mod ops;
+pub mod rng;
+pub mod tape;
+mod tensor;
+
+pub use rng::{manual_seed, Generator};
+pub use tape::{is_grad_enabled, no_grad, BackwardError, NoGradGuard};
+pub use tensor::Tensor;

@@ -1,0 +1,258 @@
+//! Elementwise ops: broadcasting binary ops, unary maps and scalar ops, each
+//! with its backward rule beside its forward.
+
+use crate::layout::{broadcast_shape, broadcast_strides};
+use crate::Tensor;
+
+// -------------------------------------------------------------------- kernels
+
+/// Apply `f` to every element.
+pub(crate) fn map(t: &Tensor, f: impl Fn(f32) -> f32) -> Vec<f32> {
+    t.with_data(|x| x.iter().map(|&v| f(v)).collect())
+}
+
+/// Apply `f` to pairs of elements of two tensors of the same shape.
+pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
+    assert_eq!(a.shape(), b.shape(), "zip_map: shapes differ");
+    a.with_data(|x| b.with_data(|y| x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect()))
+}
+
+/// Call `f(out_index, a_index, b_index)` for every element of the broadcast
+/// shape `out`, given each operand's (broadcast) strides.
+fn for_each_broadcast(out: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnMut(usize, usize, usize)) {
+    let numel: usize = out.iter().product();
+    if numel == 0 {
+        return;
+    }
+    let rank = out.len();
+    if rank == 0 {
+        return f(0, 0, 0);
+    }
+    let (inner, ia_step, ib_step) = (out[rank - 1], sa[rank - 1], sb[rank - 1]);
+    let mut index = vec![0usize; rank - 1];
+    let mut o = 0;
+    loop {
+        let ia0: usize = index.iter().zip(sa).map(|(i, s)| i * s).sum();
+        let ib0: usize = index.iter().zip(sb).map(|(i, s)| i * s).sum();
+        for j in 0..inner {
+            f(o, ia0 + j * ia_step, ib0 + j * ib_step);
+            o += 1;
+        }
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            index[d] += 1;
+            if index[d] < out[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+}
+
+/// `f` over the broadcast of `a` and `b`; returns the values and the shape.
+fn broadcast_zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> (Vec<f32>, Vec<usize>) {
+    if a.shape() == b.shape() {
+        return (zip_map(a, b, f), a.shape().to_vec());
+    }
+    let shape = broadcast_shape(a.shape(), b.shape()).unwrap_or_else(|| {
+        panic!("{op}: shapes {:?} and {:?} cannot be broadcast together", a.shape(), b.shape())
+    });
+    let (sa, sb) = (broadcast_strides(a.shape(), &shape), broadcast_strides(b.shape(), &shape));
+    let mut out = vec![0.0; shape.iter().product()];
+    a.with_data(|x| {
+        b.with_data(|y| for_each_broadcast(&shape, &sa, &sb, |o, i, j| out[o] = f(x[i], y[j])))
+    });
+    (out, shape)
+}
+
+impl Tensor {
+    /// Sum `self` (of a broadcast shape) down to `shape`: the backward of broadcasting.
+    pub fn sum_to(&self, shape: &[usize]) -> Tensor {
+        if self.shape() == shape {
+            return self.clone();
+        }
+        let from = self.shape().to_vec();
+        assert!(
+            broadcast_shape(shape, &from).as_deref() == Some(&from[..]),
+            "sum_to: shape {:?} does not broadcast to {:?}",
+            shape,
+            from
+        );
+        let mut out = vec![0.0; shape.iter().product()];
+        let s_out = broadcast_strides(shape, &from);
+        let s_self = crate::layout::contiguous_strides(&from);
+        self.with_data(|g| for_each_broadcast(&from, &s_self, &s_out, |_, i, j| out[j] += g[i]));
+        Tensor::from_op(out, shape, "sum_to", &[self], move |g| vec![Some(g.broadcast_to(&from))])
+    }
+
+    /// Repeat `self` along broadcast dims to `shape` (a materialised `expand`).
+    pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
+        if self.shape() == shape {
+            return self.clone();
+        }
+        let src_shape = self.shape().to_vec();
+        let (data, out_shape) = broadcast_zip("broadcast_to", self, &Tensor::zeros(shape), |x, _| x);
+        assert_eq!(out_shape, shape, "broadcast_to: {:?} cannot be expanded to {:?}", src_shape, shape);
+        Tensor::from_op(data, shape, "broadcast_to", &[self], move |g| vec![Some(g.sum_to(&src_shape))])
+    }
+
+    // ---------------------------------------------------------------- binary
+
+    /// `self + other`, with broadcasting.
+    pub fn add(&self, other: &Tensor) -> Tensor {
+        let (data, shape) = broadcast_zip("add", self, other, |x, y| x + y);
+        let (sa, sb) = (self.shape().to_vec(), other.shape().to_vec());
+        Tensor::from_op(data, &shape, "add", &[self, other], move |g| {
+            vec![Some(g.sum_to(&sa)), Some(g.sum_to(&sb))]
+        })
+    }
+
+    /// `self - other`, with broadcasting.
+    pub fn sub(&self, other: &Tensor) -> Tensor {
+        let (data, shape) = broadcast_zip("sub", self, other, |x, y| x - y);
+        let (sa, sb) = (self.shape().to_vec(), other.shape().to_vec());
+        Tensor::from_op(data, &shape, "sub", &[self, other], move |g| {
+            vec![Some(g.sum_to(&sa)), Some(g.neg().sum_to(&sb))]
+        })
+    }
+
+    /// `self * other`, with broadcasting.
+    pub fn mul(&self, other: &Tensor) -> Tensor {
+        let (data, shape) = broadcast_zip("mul", self, other, |x, y| x * y);
+        let (a, b) = (self.clone(), other.clone());
+        Tensor::from_op(data, &shape, "mul", &[self, other], move |g| {
+            let ga = a.requires_grad().then(|| g.mul(&b).sum_to(a.shape()));
+            let gb = b.requires_grad().then(|| g.mul(&a).sum_to(b.shape()));
+            vec![ga, gb]
+        })
+    }
+
+    /// `self / other`, with broadcasting.
+    pub fn div(&self, other: &Tensor) -> Tensor {
+        let (data, shape) = broadcast_zip("div", self, other, |x, y| x / y);
+        let (a, b) = (self.clone(), other.clone());
+        Tensor::from_op(data, &shape, "div", &[self, other], move |g| {
+            let ga = a.requires_grad().then(|| g.div(&b).sum_to(a.shape()));
+            // d(a/b)/db = -a / b^2
+            let gb = b.requires_grad().then(|| g.mul(&a).div(&b.mul(&b)).neg().sum_to(b.shape()));
+            vec![ga, gb]
+        })
+    }
+
+    /// Multiply by a constant mask of the same shape (what Dropout needs);
+    /// the mask gets no gradient.
+    pub fn mul_mask(&self, mask: &Tensor) -> Tensor {
+        assert_eq!(self.shape(), mask.shape(), "mul_mask: input {:?} and mask {:?} differ", self.shape(), mask.shape());
+        let mask = mask.detach();
+        let data = zip_map(self, &mask, |x, m| x * m);
+        Tensor::from_op(data, self.shape(), "mul_mask", &[self], move |g| {
+            vec![Some(Tensor::from_vec(zip_map(g, &mask, |g, m| g * m), g.shape()))]
+        })
+    }
+
+    // ---------------------------------------------------------------- scalar
+
+    pub fn add_scalar(&self, s: f32) -> Tensor {
+        Tensor::from_op(map(self, |x| x + s), self.shape(), "add_scalar", &[self], |g| vec![Some(g.clone())])
+    }
+
+    pub fn sub_scalar(&self, s: f32) -> Tensor {
+        self.add_scalar(-s)
+    }
+
+    pub fn mul_scalar(&self, s: f32) -> Tensor {
+        Tensor::from_op(map(self, |x| x * s), self.shape(), "mul_scalar", &[self], move |g| {
+            vec![Some(g.mul_scalar(s))]
+        })
+    }
+
+    pub fn div_scalar(&self, s: f32) -> Tensor {
+        Tensor::from_op(map(self, |x| x / s), self.shape(), "div_scalar", &[self], move |g| {
+            vec![Some(g.div_scalar(s))]
+        })
+    }
+
+    /// `self ** p` for a constant exponent.
+    pub fn pow(&self, p: f32) -> Tensor {
+        let x = self.clone();
+        Tensor::from_op(map(self, |v| v.powf(p)), self.shape(), "pow", &[self], move |g| {
+            let d = map(&x, |v| p * v.powf(p - 1.0));
+            vec![Some(Tensor::from_vec(zip_map(g, &Tensor::from_vec(d, x.shape()), |g, d| g * d), x.shape()))]
+        })
+    }
+
+    // ---------------------------------------------------------------- unary
+
+    pub fn neg(&self) -> Tensor {
+        Tensor::from_op(map(self, |x| -x), self.shape(), "neg", &[self], |g| vec![Some(g.neg())])
+    }
+
+    pub fn relu(&self) -> Tensor {
+        let x = self.clone();
+        Tensor::from_op(map(self, |v| v.max(0.0)), self.shape(), "relu", &[self], move |g| {
+            vec![Some(Tensor::from_vec(zip_map(g, &x, |g, v| if v > 0.0 { g } else { 0.0 }), g.shape()))]
+        })
+    }
+
+    pub fn sigmoid(&self) -> Tensor {
+        let y = Tensor::from_vec(map(self, |v| 1.0 / (1.0 + (-v).exp())), self.shape());
+        let saved = y.clone();
+        y.with_node("sigmoid", &[self], move |g| {
+            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * y * (1.0 - y)), g.shape()))]
+        })
+    }
+
+    pub fn tanh(&self) -> Tensor {
+        let y = Tensor::from_vec(map(self, f32::tanh), self.shape());
+        let saved = y.clone();
+        y.with_node("tanh", &[self], move |g| {
+            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * (1.0 - y * y)), g.shape()))]
+        })
+    }
+
+    pub fn exp(&self) -> Tensor {
+        let y = Tensor::from_vec(map(self, f32::exp), self.shape());
+        let saved = y.clone();
+        y.with_node("exp", &[self], move |g| vec![Some(g.mul(&saved))])
+    }
+
+    /// Natural logarithm.
+    pub fn log(&self) -> Tensor {
+        let x = self.clone();
+        Tensor::from_op(map(self, f32::ln), self.shape(), "log", &[self], move |g| vec![Some(g.div(&x))])
+    }
+
+    pub fn sqrt(&self) -> Tensor {
+        let y = Tensor::from_vec(map(self, f32::sqrt), self.shape());
+        let saved = y.clone();
+        y.with_node("sqrt", &[self], move |g| {
+            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * 0.5 / y), g.shape()))]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn broadcasting_adds_rows_and_columns() {
+        let a = Tensor::from_vec(vec![1., 2., 3., 4., 5., 6.], &[2, 3]);
+        let col = Tensor::from_vec(vec![10., 20.], &[2, 1]);
+        let row = Tensor::from_vec(vec![100., 200., 300.], &[3]);
+        assert_eq!(a.add(&col).to_vec(), vec![11., 12., 13., 24., 25., 26.]);
+        assert_eq!(a.add(&row).to_vec(), vec![101., 202., 303., 104., 205., 306.]);
+        assert_eq!(a.sum_to(&[3]).to_vec(), vec![5., 7., 9.]);
+        assert_eq!(a.sum_to(&[2, 1]).to_vec(), vec![6., 15.]);
+    }
+
+    #[test]
+    #[should_panic(expected = "add: shapes [2, 3] and [2] cannot be broadcast together")]
+    fn incompatible_shapes_name_the_op_and_both_shapes() {
+        Tensor::zeros(&[2, 3]).add(&Tensor::zeros(&[2]));
+    }
+}

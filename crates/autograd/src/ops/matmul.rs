@@ -1,0 +1,137 @@
+//! Matrix products: `matmul` (2-D and batched, strided operands read in place)
+//! and the fused `linear` layer op `x @ W^T + b`.
+
+use crate::kernels::gemm::{gemm, MatRef};
+use crate::layout::{broadcast_shape, Layout};
+use crate::Tensor;
+
+/// The matrix `batch_offset` of a tensor's last two dims, read through its strides.
+fn mat<'a>(storage: &'a [f32], layout: &Layout, batch_offset: usize) -> MatRef<'a> {
+    let r = layout.shape.len();
+    MatRef {
+        data: storage,
+        offset: layout.offset + batch_offset,
+        rows: layout.shape[r - 2],
+        cols: layout.shape[r - 1],
+        row_stride: layout.strides[r - 2],
+        col_stride: layout.strides[r - 1],
+    }
+}
+
+/// Storage offsets of each matrix of `layout` when its batch dims are
+/// broadcast to `batch` (stride 0 where it has size 1 or is missing).
+fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
+    let own = &layout.shape[..layout.shape.len() - 2];
+    let strides = &layout.strides[..own.len()];
+    let pad = batch.len() - own.len();
+    let mut offsets = vec![0usize];
+    for (d, &size) in batch.iter().enumerate() {
+        let stride = if d < pad || own[d - pad] == 1 { 0 } else { strides[d - pad] };
+        offsets = offsets.iter().flat_map(|&o| (0..size).map(move |i| o + i * stride)).collect();
+    }
+    offsets
+}
+
+impl Tensor {
+    /// Matrix product. 2-D `[m,k] @ [k,n]`, or batched `[..., m, k] @ [..., k, n]`
+    /// with the batch dims broadcast. Transposed operands are read through
+    /// their strides, without a copy.
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        let (a, b) = (self, other);
+        assert!(
+            a.dims() >= 2 && b.dims() >= 2,
+            "matmul: expects operands of rank >= 2, got shapes {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        );
+        let (m, k) = (a.size(-2), a.size(-1));
+        let (k2, n) = (b.size(-2), b.size(-1));
+        assert!(k == k2, "matmul: shapes {:?} and {:?} cannot be multiplied ({k} != {k2})", a.shape(), b.shape());
+        let (ab, bb) = (&a.shape()[..a.dims() - 2], &b.shape()[..b.dims() - 2]);
+        let batch = broadcast_shape(ab, bb).unwrap_or_else(|| {
+            panic!("matmul: batch dims of {:?} and {:?} cannot be broadcast", a.shape(), b.shape())
+        });
+        let (oa, ob) = (batch_offsets(a.layout(), &batch), batch_offsets(b.layout(), &batch));
+        let mut out = vec![0.0; oa.len() * m * n];
+        {
+            let (sa, sb) = (a.read_storage(), b.read_storage());
+            for ((&pa, &pb), c) in oa.iter().zip(&ob).zip(out.chunks_mut((m * n).max(1))) {
+                gemm(1.0, mat(&sa, a.layout(), pa), mat(&sb, b.layout(), pb), 0.0, c);
+            }
+        }
+        let mut shape = batch;
+        shape.extend([m, n]);
+        let (a, b) = (a.clone(), b.clone());
+        Tensor::from_op(out, &shape, "matmul", &[self, other], move |g| {
+            // dA = g @ B^T, dB = A^T @ g, summed over broadcast batch dims.
+            let ga = a.requires_grad().then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape()));
+            let gb = b.requires_grad().then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape()));
+            vec![ga, gb]
+        })
+    }
+
+    /// `x @ weight^T + bias`, PyTorch's `F.linear`: `x` is `[.., in]`,
+    /// `weight` is `[out, in]`, `bias` is `[out]`.
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        let (x, w) = (self.contiguous(), weight);
+        assert!(
+            w.dims() == 2 && x.dims() >= 1 && x.size(-1) == w.size(1),
+            "linear: input of shape {:?} does not fit weight of shape {:?} ([out, in])",
+            x.shape(),
+            w.shape()
+        );
+        let (fan_out, fan_in) = (w.size(0), w.size(1));
+        let rows = x.numel() / fan_in.max(1);
+        if let Some(b) = bias {
+            assert!(b.shape() == [fan_out], "linear: bias of shape {:?} for {fan_out} outputs", b.shape());
+        }
+        let mut out = match bias {
+            Some(b) => b.with_data(|b| b.repeat(rows)),
+            None => vec![0.0; rows * fan_out],
+        };
+        {
+            let (sx, sw) = (x.read_storage(), w.read_storage());
+            let xm = MatRef { offset: x.layout().offset, ..MatRef::row_major(&sx, rows, fan_in) };
+            let wm = mat(&sw, w.layout(), 0);
+            gemm(1.0, xm, wm.t(), if bias.is_some() { 1.0 } else { 0.0 }, &mut out);
+        }
+        let mut shape = x.shape().to_vec();
+        *shape.last_mut().expect("rank >= 1") = fan_out;
+        let (xs, ws) = (x.clone(), w.clone());
+        let has_bias = bias.is_some();
+        let inputs: Vec<&Tensor> = match bias {
+            Some(b) => vec![&x, w, b],
+            None => vec![&x, w],
+        };
+        Tensor::from_op(out, &shape, "linear", &inputs, move |g| {
+            let g = g.contiguous();
+            let gs = g.read_storage();
+            let gm = MatRef { offset: g.layout().offset, ..MatRef::row_major(&gs, rows, fan_out) };
+            let (sx, sw) = (xs.read_storage(), ws.read_storage());
+            let wm = mat(&sw, ws.layout(), 0);
+            let xm = MatRef { offset: xs.layout().offset, ..MatRef::row_major(&sx, rows, fan_in) };
+            // dx = g @ W  ([rows, out] @ [out, in])
+            let gx = xs.requires_grad().then(|| {
+                let mut d = vec![0.0; rows * fan_in];
+                gemm(1.0, gm, wm, 0.0, &mut d);
+                Tensor::from_vec(d, xs.shape())
+            });
+            // dW = g^T @ x  ([out, rows] @ [rows, in])
+            let gw = ws.requires_grad().then(|| {
+                let mut d = vec![0.0; fan_out * fan_in];
+                gemm(1.0, gm.t(), xm, 0.0, &mut d);
+                Tensor::from_vec(d, &[fan_out, fan_in])
+            });
+            let mut grads = vec![gx, gw];
+            if has_bias {
+                // db = column sums of g
+                let mut d = vec![0.0f32; fan_out];
+                for row in gs[gm.offset..gm.offset + rows * fan_out].chunks(fan_out.max(1)) {
+                    d.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+                }
+                grads.push(Some(Tensor::from_vec(d, &[fan_out])));
+            }
+            grads
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! Reductions: sum and mean (all, or along a dim), max and argmax along a dim.
+
+use crate::Tensor;
+
+/// View a contiguous `shape` as `[outer, size, inner]` around `dim`.
+pub(crate) fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+    let outer = shape[..dim].iter().product();
+    let inner = shape[dim + 1..].iter().product();
+    (outer, shape[dim], inner)
+}
+
+/// The shape after reducing `dim`, kept as size 1 or removed.
+fn reduced_shape(shape: &[usize], dim: usize, keepdim: bool) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    if keepdim {
+        s[dim] = 1;
+    } else {
+        s.remove(dim);
+    }
+    s
+}
+
+impl Tensor {
+    /// Sum of all elements, as a 0-dimensional tensor.
+    pub fn sum(&self) -> Tensor {
+        // Accumulate in f64: a long f32 sum loses digits PyTorch keeps (it sums pairwise).
+        let total = self.with_data(|x| x.iter().map(|&v| v as f64).sum::<f64>()) as f32;
+        let shape = self.shape().to_vec();
+        Tensor::from_op(vec![total], &[], "sum", &[self], move |g| {
+            vec![Some(Tensor::full(&shape, g.item()))]
+        })
+    }
+
+    /// Mean of all elements, as a 0-dimensional tensor.
+    pub fn mean(&self) -> Tensor {
+        self.sum().div_scalar(self.numel() as f32)
+    }
+
+    /// Sum along `dim` (negative counts from the end).
+    pub fn sum_dim(&self, dim: isize, keepdim: bool) -> Tensor {
+        let d = self.dim_index(dim);
+        let (outer, size, inner) = split_at_dim(self.shape(), d);
+        let mut out = vec![0.0f32; outer * inner];
+        self.with_data(|x| {
+            for o in 0..outer {
+                for i in 0..inner {
+                    let s: f64 = (0..size).map(|j| x[(o * size + j) * inner + i] as f64).sum();
+                    out[o * inner + i] = s as f32;
+                }
+            }
+        });
+        let in_shape = self.shape().to_vec();
+        let kept = reduced_shape(&in_shape, d, true);
+        Tensor::from_op(out, &reduced_shape(&in_shape, d, keepdim), "sum_dim", &[self], move |g| {
+            vec![Some(g.reshape(&kept).broadcast_to(&in_shape))]
+        })
+    }
+
+    /// Mean along `dim`.
+    pub fn mean_dim(&self, dim: isize, keepdim: bool) -> Tensor {
+        let n = self.size(dim) as f32;
+        self.sum_dim(dim, keepdim).div_scalar(n)
+    }
+
+    /// Maximum along `dim` and, as a tensor of f32 indices, where it is
+    /// (`torch.max(x, dim)`); the gradient flows to the first maximum.
+    pub fn max_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
+        let d = self.dim_index(dim);
+        let (outer, size, inner) = split_at_dim(self.shape(), d);
+        assert!(size > 0, "max_dim: dimension {dim} of shape {:?} is empty", self.shape());
+        let mut values = vec![0.0f32; outer * inner];
+        let mut indices = vec![0usize; outer * inner];
+        self.with_data(|x| {
+            for o in 0..outer {
+                for i in 0..inner {
+                    let (mut best, mut at) = (x[o * size * inner + i], 0);
+                    for j in 1..size {
+                        let v = x[(o * size + j) * inner + i];
+                        // NaN propagates, as in PyTorch.
+                        if v > best || (v.is_nan() && !best.is_nan()) {
+                            best = v;
+                            at = j;
+                        }
+                    }
+                    values[o * inner + i] = best;
+                    indices[o * inner + i] = at;
+                }
+            }
+        });
+        let out_shape = reduced_shape(self.shape(), d, keepdim);
+        let index_tensor = Tensor::from_vec(indices.iter().map(|&i| i as f32).collect(), &out_shape);
+        let in_shape = self.shape().to_vec();
+        let values = Tensor::from_op(values, &out_shape, "max_dim", &[self], move |g| {
+            let mut grad = vec![0.0f32; in_shape.iter().product()];
+            g.with_data(|g| {
+                for o in 0..outer {
+                    for i in 0..inner {
+                        grad[(o * size + indices[o * inner + i]) * inner + i] += g[o * inner + i];
+                    }
+                }
+            });
+            vec![Some(Tensor::from_vec(grad, &in_shape))]
+        });
+        (values, index_tensor)
+    }
+
+    /// Index of the maximum along `dim`, as f32 values (no gradient).
+    pub fn argmax(&self, dim: isize) -> Tensor {
+        crate::no_grad(|| self.max_dim(dim, false).1)
+    }
+}

@@ -1,0 +1,242 @@
+//! Reverse-mode autodiff in the micrograd way: every recorded op keeps its
+//! inputs and a backward closure; `backward()` sorts the graph topologically
+//! and runs the closures from the output back to the leaves.
+//!
+//! - Only leaves (tensors not made by a recorded op) keep gradients, and they
+//!   accumulate across passes until `zero_grad`, as in PyTorch.
+//! - Each node's inputs and closure are *taken* when it runs, so the graph's
+//!   memory is released by the pass and a second pass is an error.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::tensor::{Inner, Tensor};
+
+/// Gives the gradients of an op's inputs from the gradient of its output.
+pub(crate) type BackwardFn = Box<dyn FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send>;
+
+pub(crate) struct Node {
+    pub op: &'static str,
+    /// The op's inputs and its backward rule; `None` once a backward pass used them.
+    saved: Mutex<Option<(Vec<Tensor>, BackwardFn)>>,
+}
+
+impl Node {
+    pub fn new(op: &'static str, inputs: Vec<Tensor>, backward: BackwardFn) -> Node {
+        Node { op, saved: Mutex::new(Some((inputs, backward))) }
+    }
+
+    fn inputs(&self) -> Option<Vec<Tensor>> {
+        self.saved.lock().expect("node lock poisoned").as_ref().map(|(inputs, _)| inputs.clone())
+    }
+
+    fn take(&self) -> Option<(Vec<Tensor>, BackwardFn)> {
+        self.saved.lock().expect("node lock poisoned").take()
+    }
+}
+
+/// Why a backward pass could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackwardError {
+    /// `backward()` without a gradient needs a one-element output, as in PyTorch.
+    NotScalar { shape: Vec<usize> },
+    /// The output does not depend on any tensor that requires grad.
+    DoesNotRequireGrad,
+    /// The graph below `op` was already freed by an earlier backward pass.
+    GraphFreed { op: &'static str },
+    /// The explicit upstream gradient has the wrong shape.
+    GradShape { expected: Vec<usize>, got: Vec<usize> },
+}
+
+impl fmt::Display for BackwardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackwardError::NotScalar { shape } => write!(
+                f,
+                "backward(): grad can be implicitly created only for scalar outputs, \
+                 but the output has shape {shape:?}; use backward_with(grad)"
+            ),
+            BackwardError::DoesNotRequireGrad => write!(
+                f,
+                "backward(): the tensor does not require grad and has no grad_fn"
+            ),
+            BackwardError::GraphFreed { op } => write!(
+                f,
+                "backward(): trying to backward through the graph a second time \
+                 (the saved values of '{op}' were freed by the first pass)"
+            ),
+            BackwardError::GradShape { expected, got } => write!(
+                f,
+                "backward_with(): gradient of shape {got:?} for an output of shape {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BackwardError {}
+
+impl Tensor {
+    /// Backpropagate from a one-element tensor (`loss.backward()`).
+    pub fn backward(&self) -> Result<(), BackwardError> {
+        if self.numel() != 1 {
+            return Err(BackwardError::NotScalar { shape: self.shape().to_vec() });
+        }
+        self.backward_with(Tensor::ones(self.shape()))
+    }
+
+    /// Backpropagate with an explicit gradient of this tensor.
+    pub fn backward_with(&self, grad: Tensor) -> Result<(), BackwardError> {
+        if !self.requires_grad() {
+            return Err(BackwardError::DoesNotRequireGrad);
+        }
+        if grad.shape() != self.shape() {
+            return Err(BackwardError::GradShape {
+                expected: self.shape().to_vec(),
+                got: grad.shape().to_vec(),
+            });
+        }
+        let order = topological_order(self)?;
+        let _no_grad = NoGradGuard::new();
+        let mut grads: HashMap<*const Inner, Tensor> = HashMap::new();
+        grads.insert(key(self), grad.detach());
+        for tensor in order {
+            let Some(g) = grads.remove(&key(&tensor)) else { continue };
+            let Some(node) = &tensor.0.node else {
+                accumulate_into_leaf(&tensor, g);
+                continue;
+            };
+            let (inputs, rule) = node.take().ok_or(BackwardError::GraphFreed { op: node.op })?;
+            let input_grads = rule(&g);
+            assert_eq!(input_grads.len(), inputs.len(), "backward of '{}': one gradient per input", node.op);
+            for (input, input_grad) in inputs.iter().zip(input_grads) {
+                let Some(input_grad) = input_grad else { continue };
+                if !input.requires_grad() {
+                    continue;
+                }
+                assert_eq!(
+                    input_grad.shape(),
+                    input.shape(),
+                    "backward of '{}' gave a gradient of the wrong shape",
+                    node.op
+                );
+                match grads.remove(&key(input)) {
+                    Some(previous) => grads.insert(key(input), add_grads(previous, input_grad)),
+                    None => grads.insert(key(input), input_grad),
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+fn key(t: &Tensor) -> *const Inner {
+    Arc::as_ptr(&t.0)
+}
+
+/// Every tensor that `root` depends on through grad-requiring paths, each
+/// after all the tensors that consume it (root first).
+fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
+    let mut post_order = Vec::new();
+    let mut visited = std::collections::HashSet::new();
+    // Iterative DFS so that deep graphs cannot overflow the stack.
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((t, children_done)) = stack.pop() {
+        if children_done {
+            post_order.push(t);
+            continue;
+        }
+        if !visited.insert(key(&t)) {
+            continue;
+        }
+        let inputs = match &t.0.node {
+            Some(node) => node.inputs().ok_or(BackwardError::GraphFreed { op: node.op })?,
+            None => Vec::new(),
+        };
+        stack.push((t, true));
+        for input in inputs.into_iter().filter(|i| i.requires_grad()) {
+            if !visited.contains(&key(&input)) {
+                stack.push((input, false));
+            }
+        }
+    }
+    post_order.reverse();
+    Ok(post_order)
+}
+
+/// Sum two gradients, in place when `a`'s buffer is not shared with anything.
+fn add_grads(a: Tensor, b: Tensor) -> Tensor {
+    if Arc::strong_count(&a.0) == 1 && Arc::strong_count(&a.0.storage) == 1 && a.is_contiguous() {
+        b.with_data(|src| a.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s)));
+        a
+    } else {
+        a.add(&b)
+    }
+}
+
+fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
+    if !leaf.requires_grad() {
+        return;
+    }
+    let mut slot = leaf.0.grad.lock().expect("grad lock poisoned");
+    *slot = Some(match slot.take() {
+        // The first gradient is stored as is: no zero-filled buffer, no copy.
+        None => g.contiguous(),
+        Some(previous) if Arc::strong_count(&previous.0.storage) == 1 && previous.is_contiguous() => {
+            // Accumulate in place, so that handles the user holds see the sum (as in PyTorch).
+            g.with_data(|src| {
+                previous.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s))
+            });
+            previous
+        }
+        Some(previous) => previous.add(&g),
+    });
+}
+
+// -------------------------------------------------------------------- grad mode
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops record themselves on this thread (`torch.is_grad_enabled()`).
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+pub(crate) fn is_recording(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
+/// Disables recording until dropped (`with torch.no_grad():`).
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+impl NoGradGuard {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> NoGradGuard {
+        let previous = GRAD_ENABLED.with(|g| g.replace(false));
+        NoGradGuard { previous }
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Run `f` with recording disabled, as `with torch.no_grad():` does.
+///
+/// ```
+/// use autograd::{no_grad, Tensor};
+/// let w = Tensor::ones(&[2]).requires_grad_(true);
+/// let y = no_grad(|| w.mul_scalar(3.0));
+/// assert!(!y.requires_grad());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = NoGradGuard::new();
+    f()
+}

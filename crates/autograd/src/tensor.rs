@@ -1,0 +1,339 @@
+//! The `Tensor` type: shared f32 storage seen through a strided layout, plus
+//! the autograd fields (requires_grad, grad, and the node that produced it).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+use crate::layout::Layout;
+use crate::rng::{self, Generator};
+use crate::tape::{self, BackwardFn, Node};
+
+/// An n-dimensional f32 tensor, row-major, cheap to clone (an `Arc`).
+///
+/// Views (`transpose`, `permute`, `reshape` of a contiguous tensor, `detach`)
+/// share storage with their source instead of copying it.
+///
+/// ```
+/// use autograd::Tensor;
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).requires_grad_(true);
+/// let y = x.mul(&x).sum();
+/// y.backward().unwrap();
+/// assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0, 8.0]);
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) storage: Arc<RwLock<Vec<f32>>>,
+    pub(crate) layout: Layout,
+    pub(crate) requires_grad: AtomicBool,
+    /// Accumulated gradient; only leaves keep one across backward passes.
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    /// The op that produced this tensor, if it was recorded.
+    pub(crate) node: Option<Node>,
+}
+
+impl Tensor {
+    // ---------------------------------------------------------------- construction
+
+    /// A tensor owning `data`, viewed with `shape`. Panics if the sizes differ.
+    pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> Tensor {
+        let numel: usize = shape.iter().product();
+        assert!(
+            data.len() == numel,
+            "Tensor::from_vec: {} values cannot have shape {:?} ({} elements)",
+            data.len(),
+            shape,
+            numel
+        );
+        Tensor::from_parts(Arc::new(RwLock::new(data)), Layout::contiguous(shape), None)
+    }
+
+    /// A tensor copying `data` with `shape`.
+    pub fn from_slice(data: &[f32], shape: &[usize]) -> Tensor {
+        Tensor::from_vec(data.to_vec(), shape)
+    }
+
+    /// A 0-dimensional tensor holding one value.
+    pub fn scalar(value: f32) -> Tensor {
+        Tensor::from_vec(vec![value], &[])
+    }
+
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+
+    pub fn full(shape: &[usize], value: f32) -> Tensor {
+        Tensor::from_vec(vec![value; shape.iter().product()], shape)
+    }
+
+    /// Uniform samples in `[low, high)` from `generator`.
+    pub fn rand_uniform(shape: &[usize], low: f32, high: f32, generator: &mut Generator) -> Tensor {
+        let n = shape.iter().product();
+        Tensor::from_vec((0..n).map(|_| generator.uniform(low, high)).collect(), shape)
+    }
+
+    /// Normal samples with the given mean and standard deviation from `generator`.
+    pub fn rand_normal(shape: &[usize], mean: f32, std: f32, generator: &mut Generator) -> Tensor {
+        let n = shape.iter().product();
+        Tensor::from_vec((0..n).map(|_| generator.normal(mean, std)).collect(), shape)
+    }
+
+    /// `torch.rand`: U[0, 1) from the default generator (see [`crate::manual_seed`]).
+    pub fn rand(shape: &[usize]) -> Tensor {
+        rng::with_default(|g| Tensor::rand_uniform(shape, 0.0, 1.0, g))
+    }
+
+    /// `torch.randn`: N(0, 1) from the default generator (see [`crate::manual_seed`]).
+    pub fn randn(shape: &[usize]) -> Tensor {
+        rng::with_default(|g| Tensor::rand_normal(shape, 0.0, 1.0, g))
+    }
+
+    pub(crate) fn from_parts(
+        storage: Arc<RwLock<Vec<f32>>>,
+        layout: Layout,
+        node: Option<Node>,
+    ) -> Tensor {
+        let requires_grad = node.is_some();
+        Tensor(Arc::new(Inner {
+            storage,
+            layout,
+            requires_grad: AtomicBool::new(requires_grad),
+            grad: Mutex::new(None),
+            node,
+        }))
+    }
+
+    /// The result of an op: records `backward` when grad mode is on and any
+    /// input requires grad; otherwise the closure is dropped unused.
+    pub(crate) fn from_op(
+        data: Vec<f32>,
+        shape: &[usize],
+        op: &'static str,
+        inputs: &[&Tensor],
+        backward: impl FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
+    ) -> Tensor {
+        let out = Tensor::from_vec(data, shape);
+        out.with_node(op, inputs, backward)
+    }
+
+    /// This tensor's values as the output of a recorded op, when recording.
+    pub(crate) fn with_node(
+        self,
+        op: &'static str,
+        inputs: &[&Tensor],
+        backward: impl FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
+    ) -> Tensor {
+        if !tape::is_recording(inputs) {
+            return self;
+        }
+        let backward: BackwardFn = Box::new(backward);
+        let node = Node::new(op, inputs.iter().map(|t| (*t).clone()).collect(), backward);
+        // A new handle on the same storage: a closure may keep `self` (say, an
+        // op's output values) without a reference cycle through the node.
+        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone(), Some(node))
+    }
+
+    /// A view of the same storage with another layout (no node attached).
+    pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout, None)
+    }
+
+    // ---------------------------------------------------------------- metadata
+
+    pub fn shape(&self) -> &[usize] {
+        &self.0.layout.shape
+    }
+
+    pub fn dims(&self) -> usize {
+        self.0.layout.shape.len()
+    }
+
+    /// Size along `dim` (negative counts from the end, as in PyTorch).
+    pub fn size(&self, dim: isize) -> usize {
+        self.shape()[self.dim_index(dim)]
+    }
+
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+
+    pub fn strides(&self) -> &[usize] {
+        &self.0.layout.strides
+    }
+
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    /// Resolve a possibly negative dim; panics with a clear message if out of range.
+    pub fn dim_index(&self, dim: isize) -> usize {
+        let n = self.dims() as isize;
+        let d = if dim < 0 { dim + n } else { dim };
+        assert!(
+            (0..n.max(1)).contains(&d),
+            "dimension {dim} out of range for a tensor of shape {:?}",
+            self.shape()
+        );
+        d as usize
+    }
+
+    /// True when both handles are the same tensor (not just equal values).
+    pub fn same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    // ---------------------------------------------------------------- data access
+
+    /// The values in row-major order (copied).
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.with_data(|d| d.to_vec())
+    }
+
+    /// The single value of a one-element tensor (`.item()` in PyTorch).
+    pub fn item(&self) -> f32 {
+        assert!(
+            self.numel() == 1,
+            "item(): a tensor of shape {:?} has {} elements, not one",
+            self.shape(),
+            self.numel()
+        );
+        self.with_data(|d| d[0])
+    }
+
+    /// Run `f` on the values in row-major order: borrowed when the tensor is
+    /// contiguous, gathered into a temporary otherwise.
+    pub fn with_data<R>(&self, f: impl FnOnce(&[f32]) -> R) -> R {
+        let storage = self.read_storage();
+        let layout = &self.0.layout;
+        if layout.is_contiguous() {
+            f(&storage[layout.offset..layout.offset + layout.numel()])
+        } else {
+            f(&layout.gather(&storage))
+        }
+    }
+
+    /// Mutate the values in place, outside the graph (what optimizers do).
+    /// Panics on a non-contiguous view; parameters are always contiguous.
+    pub fn with_data_mut<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        let layout = &self.0.layout;
+        assert!(
+            layout.is_contiguous(),
+            "in-place update of a non-contiguous view of shape {:?}",
+            layout.shape
+        );
+        let mut storage = self.0.storage.write().expect("tensor storage lock poisoned");
+        f(&mut storage[layout.offset..layout.offset + layout.numel()])
+    }
+
+    /// Overwrite the values with `src` (same number of elements), in place.
+    pub fn copy_from_slice(&self, src: &[f32]) {
+        self.with_data_mut(|d| {
+            assert!(
+                d.len() == src.len(),
+                "copy_from_slice: {} values into a tensor of shape {:?}",
+                src.len(),
+                self.shape()
+            );
+            d.copy_from_slice(src)
+        })
+    }
+
+    pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Vec<f32>> {
+        self.0.storage.read().expect("tensor storage lock poisoned")
+    }
+
+    /// A contiguous tensor with the same values (itself if already contiguous).
+    pub fn contiguous(&self) -> Tensor {
+        if self.is_contiguous() {
+            return self.clone();
+        }
+        let src = self.clone();
+        Tensor::from_op(self.to_vec(), self.shape(), "contiguous", &[self], move |g| {
+            let _ = &src;
+            vec![Some(g.clone())]
+        })
+    }
+
+    // ---------------------------------------------------------------- autograd fields
+
+    /// Mark a leaf as requiring grad (builder style): `Tensor::randn(..).requires_grad_(true)`.
+    pub fn requires_grad_(self, requires_grad: bool) -> Tensor {
+        assert!(
+            self.0.node.is_none() || requires_grad,
+            "requires_grad_(false) on a non-leaf tensor: use detach()"
+        );
+        self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
+        self
+    }
+
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// A leaf is a tensor not produced by a recorded op.
+    pub fn is_leaf(&self) -> bool {
+        self.0.node.is_none()
+    }
+
+    /// The accumulated gradient of a leaf, if any (`.grad` in PyTorch).
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().expect("grad lock poisoned").clone()
+    }
+
+    /// Replace the gradient (`None` is PyTorch's `zero_grad(set_to_none=True)`).
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        if let Some(g) = &grad {
+            assert!(
+                g.shape() == self.shape(),
+                "set_grad: gradient of shape {:?} for a tensor of shape {:?}",
+                g.shape(),
+                self.shape()
+            );
+        }
+        *self.0.grad.lock().expect("grad lock poisoned") = grad;
+    }
+
+    /// Fill an existing gradient with zeros in place (`zero_grad(set_to_none=False)`).
+    pub fn zero_grad_(&self) {
+        if let Some(g) = self.grad() {
+            g.with_data_mut(|d| d.fill(0.0));
+        }
+    }
+
+    /// The same values, cut from the graph; shares storage.
+    pub fn detach(&self) -> Tensor {
+        self.view_with(self.0.layout.clone())
+    }
+
+    /// Name of the op that produced this tensor, if recorded (`grad_fn` in PyTorch).
+    pub fn grad_fn(&self) -> Option<&'static str> {
+        self.0.node.as_ref().map(|n| n.op)
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let values = self.to_vec();
+        let shown: Vec<f32> = values.iter().copied().take(8).collect();
+        write!(f, "Tensor(shape={:?}, values={:?}", self.shape(), shown)?;
+        if values.len() > 8 {
+            write!(f, "...")?;
+        }
+        if let Some(op) = self.grad_fn() {
+            write!(f, ", grad_fn={op}")?;
+        } else if self.requires_grad() {
+            write!(f, ", requires_grad=true")?;
+        }
+        write!(f, ")")
+    }
+}

@@ -1,0 +1,1 @@
+//! ferrograd's datasets crate (being built).

@@ -1,0 +1,1 @@
+//! ferrograd's nn crate (being built).

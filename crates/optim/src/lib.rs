@@ -1,0 +1,1 @@
+//! ferrograd's optim crate (being built).
