@@ -19,7 +19,11 @@ pub struct GradCheck {
 
 impl Default for GradCheck {
     fn default() -> Self {
-        GradCheck { eps: 1e-2, atol: 2e-3, rtol: 1e-2 }
+        GradCheck {
+            eps: 1e-2,
+            atol: 2e-3,
+            rtol: 1e-2,
+        }
     }
 }
 
@@ -41,20 +45,36 @@ pub fn gradcheck_with(
     f: impl Fn(&[Tensor]) -> Tensor,
     inputs: &[Tensor],
 ) -> Result<(), String> {
-    let leaves: Vec<Tensor> =
-        inputs.iter().map(|t| Tensor::from_vec(t.to_vec(), t.shape()).requires_grad_(true)).collect();
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| Tensor::from_vec(t.to_vec(), t.shape()).requires_grad_(true))
+        .collect();
     let out = f(&leaves);
     let weights = Tensor::rand_uniform(out.shape(), 0.5, 1.5, &mut Generator::new(12345));
-    out.mul(&weights).sum().backward().map_err(|e| e.to_string())?;
+    out.mul(&weights)
+        .sum()
+        .backward()
+        .map_err(|e| e.to_string())?;
 
     let objective = |values: &[Vec<f32>]| -> f64 {
-        let ts: Vec<Tensor> = values.iter().zip(inputs).map(|(v, t)| Tensor::from_slice(v, t.shape())).collect();
+        let ts: Vec<Tensor> = values
+            .iter()
+            .zip(inputs)
+            .map(|(v, t)| Tensor::from_slice(v, t.shape()))
+            .collect();
         let y = crate::no_grad(|| f(&ts));
-        y.to_vec().iter().zip(weights.to_vec()).map(|(&y, w)| y as f64 * w as f64).sum()
+        y.to_vec()
+            .iter()
+            .zip(weights.to_vec())
+            .map(|(&y, w)| y as f64 * w as f64)
+            .sum()
     };
     let mut values: Vec<Vec<f32>> = inputs.iter().map(|t| t.to_vec()).collect();
     for (which, leaf) in leaves.iter().enumerate() {
-        let analytic = leaf.grad().map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        let analytic = leaf
+            .grad()
+            .map(|g| g.to_vec())
+            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
         for i in 0..values[which].len() {
             let original = values[which][i];
             values[which][i] = (original as f64 + cfg.eps) as f32;

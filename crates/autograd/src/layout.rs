@@ -10,7 +10,11 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     pub fn numel(&self) -> usize {
@@ -44,7 +48,12 @@ impl Layout {
         let (inner, inner_stride) = (self.shape[rank - 1], self.strides[rank - 1]);
         let mut index = vec![0usize; rank - 1];
         loop {
-            let base = self.offset + index.iter().zip(&self.strides).map(|(i, s)| i * s).sum::<usize>();
+            let base = self.offset
+                + index
+                    .iter()
+                    .zip(&self.strides)
+                    .map(|(i, s)| i * s)
+                    .sum::<usize>();
             out.extend((0..inner).map(|j| storage[base + j * inner_stride]));
             // Advance the counter over the outer dims.
             let mut d = rank - 1;
@@ -84,8 +93,16 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -102,7 +119,13 @@ pub(crate) fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize>
     let own = contiguous_strides(shape);
     let pad = target.len() - shape.len();
     (0..target.len())
-        .map(|i| if i < pad || shape[i - pad] == 1 { 0 } else { own[i - pad] })
+        .map(|i| {
+            if i < pad || shape[i - pad] == 1 {
+                0
+            } else {
+                own[i - pad]
+            }
+        })
         .collect()
 }
 
@@ -122,6 +145,9 @@ mod tests {
     fn gather_reads_a_transpose() {
         let l = Layout::contiguous(&[2, 3]).permuted(&[1, 0]);
         assert!(!l.is_contiguous());
-        assert_eq!(l.gather(&[0., 1., 2., 3., 4., 5.]), vec![0., 3., 1., 4., 2., 5.]);
+        assert_eq!(
+            l.gather(&[0., 1., 2., 3., 4., 5.]),
+            vec![0., 3., 1., 4., 2., 5.]
+        );
     }
 }

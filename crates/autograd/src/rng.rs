@@ -23,7 +23,9 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(seed: u64) -> Generator {
-        Generator { rng: Pcg64Mcg::seed_from_u64(seed) }
+        Generator {
+            rng: Pcg64Mcg::seed_from_u64(seed),
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -98,7 +100,10 @@ mod tests {
         let z: Vec<f64> = (0..n).map(|_| g.normal(2.0, 0.5) as f64).collect();
         let m = z.iter().sum::<f64>() / n as f64;
         let var = z.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
-        assert!((m - 2.0).abs() < 0.01 && (var.sqrt() - 0.5).abs() < 0.01, "normal {m} {var}");
+        assert!(
+            (m - 2.0).abs() < 0.01 && (var.sqrt() - 0.5).abs() < 0.01,
+            "normal {m} {var}"
+        );
     }
 
     #[test]

@@ -25,11 +25,18 @@ pub(crate) struct Node {
 
 impl Node {
     pub fn new(op: &'static str, inputs: Vec<Tensor>, backward: BackwardFn) -> Node {
-        Node { op, saved: Mutex::new(Some((inputs, backward))) }
+        Node {
+            op,
+            saved: Mutex::new(Some((inputs, backward))),
+        }
     }
 
     fn inputs(&self) -> Option<Vec<Tensor>> {
-        self.saved.lock().expect("node lock poisoned").as_ref().map(|(inputs, _)| inputs.clone())
+        self.saved
+            .lock()
+            .expect("node lock poisoned")
+            .as_ref()
+            .map(|(inputs, _)| inputs.clone())
     }
 
     fn take(&self) -> Option<(Vec<Tensor>, BackwardFn)> {
@@ -47,7 +54,10 @@ pub enum BackwardError {
     /// The graph below `op` was already freed by an earlier backward pass.
     GraphFreed { op: &'static str },
     /// The explicit upstream gradient has the wrong shape.
-    GradShape { expected: Vec<usize>, got: Vec<usize> },
+    GradShape {
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
 }
 
 impl fmt::Display for BackwardError {
@@ -81,7 +91,9 @@ impl Tensor {
     /// Backpropagate from a one-element tensor (`loss.backward()`).
     pub fn backward(&self) -> Result<(), BackwardError> {
         if self.numel() != 1 {
-            return Err(BackwardError::NotScalar { shape: self.shape().to_vec() });
+            return Err(BackwardError::NotScalar {
+                shape: self.shape().to_vec(),
+            });
         }
         self.backward_with(Tensor::ones(self.shape()))
     }
@@ -102,16 +114,27 @@ impl Tensor {
         let mut grads: HashMap<*const Inner, Tensor> = HashMap::new();
         grads.insert(key(self), grad.detach());
         for tensor in order {
-            let Some(g) = grads.remove(&key(&tensor)) else { continue };
+            let Some(g) = grads.remove(&key(&tensor)) else {
+                continue;
+            };
             let Some(node) = &tensor.0.node else {
                 accumulate_into_leaf(&tensor, g);
                 continue;
             };
-            let (inputs, rule) = node.take().ok_or(BackwardError::GraphFreed { op: node.op })?;
+            let (inputs, rule) = node
+                .take()
+                .ok_or(BackwardError::GraphFreed { op: node.op })?;
             let input_grads = rule(&g);
-            assert_eq!(input_grads.len(), inputs.len(), "backward of '{}': one gradient per input", node.op);
+            assert_eq!(
+                input_grads.len(),
+                inputs.len(),
+                "backward of '{}': one gradient per input",
+                node.op
+            );
             for (input, input_grad) in inputs.iter().zip(input_grads) {
-                let Some(input_grad) = input_grad else { continue };
+                let Some(input_grad) = input_grad else {
+                    continue;
+                };
                 if !input.requires_grad() {
                     continue;
                 }
@@ -151,7 +174,9 @@ fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
             continue;
         }
         let inputs = match &t.0.node {
-            Some(node) => node.inputs().ok_or(BackwardError::GraphFreed { op: node.op })?,
+            Some(node) => node
+                .inputs()
+                .ok_or(BackwardError::GraphFreed { op: node.op })?,
             None => Vec::new(),
         };
         stack.push((t, true));
@@ -165,10 +190,17 @@ fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
     Ok(post_order)
 }
 
+/// No other handle or view reaches this tensor's buffer, so it may be written in place.
+fn is_exclusive(t: &Tensor) -> bool {
+    Arc::strong_count(&t.0) == 1 && Arc::strong_count(&t.0.storage) == 1 && t.is_contiguous()
+}
+
 /// Sum two gradients, in place when `a`'s buffer is not shared with anything.
 fn add_grads(a: Tensor, b: Tensor) -> Tensor {
-    if Arc::strong_count(&a.0) == 1 && Arc::strong_count(&a.0.storage) == 1 && a.is_contiguous() {
-        b.with_data(|src| a.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s)));
+    if is_exclusive(&a) {
+        b.with_data(|src| {
+            a.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s))
+        });
         a
     } else {
         a.add(&b)
@@ -181,9 +213,13 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
     }
     let mut slot = leaf.0.grad.lock().expect("grad lock poisoned");
     *slot = Some(match slot.take() {
-        // The first gradient is stored as is: no zero-filled buffer, no copy.
-        None => g.contiguous(),
-        Some(previous) if Arc::strong_count(&previous.0.storage) == 1 && previous.is_contiguous() => {
+        // The first gradient is stored as is (no zero-filled buffer, no add),
+        // copied only if another tensor shares its buffer.
+        None if is_exclusive(&g) => g,
+        None => Tensor::from_vec(g.to_vec(), g.shape()),
+        Some(previous)
+            if Arc::strong_count(&previous.0.storage) == 1 && previous.is_contiguous() =>
+        {
             // Accumulate in place, so that handles the user holds see the sum (as in PyTorch).
             g.with_data(|src| {
                 previous.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s))

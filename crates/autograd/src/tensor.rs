@@ -75,7 +75,10 @@ impl Tensor {
     /// Uniform samples in `[low, high)` from `generator`.
     pub fn rand_uniform(shape: &[usize], low: f32, high: f32, generator: &mut Generator) -> Tensor {
         let n = shape.iter().product();
-        Tensor::from_vec((0..n).map(|_| generator.uniform(low, high)).collect(), shape)
+        Tensor::from_vec(
+            (0..n).map(|_| generator.uniform(low, high)).collect(),
+            shape,
+        )
     }
 
     /// Normal samples with the given mean and standard deviation from `generator`.
@@ -109,9 +112,24 @@ impl Tensor {
         }))
     }
 
-    /// The result of an op: records `backward` when grad mode is on and any
-    /// input requires grad; otherwise the closure is dropped unused.
-    pub(crate) fn from_op(
+    /// The result of an op, as `torch.autograd.Function` makes one: `data`
+    /// with `shape`, and a `backward` rule giving each input's gradient (or
+    /// `None`) from the output's. The rule is recorded only when grad mode is
+    /// on and an input requires grad. Every built-in op is made this way.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![0.5, 1.0], &[2]).requires_grad_(true);
+    /// let sin: Vec<f32> = x.to_vec().iter().map(|v| v.sin()).collect();
+    /// let saved = x.clone();
+    /// let y = Tensor::from_op(sin, &[2], "sin", &[&x], move |g| {
+    ///     let cos: Vec<f32> = saved.to_vec().iter().map(|v| v.cos()).collect();
+    ///     vec![Some(g.mul(&Tensor::from_vec(cos, &[2])))]
+    /// });
+    /// y.sum().backward().unwrap();
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![0.5f32.cos(), 1.0f32.cos()]);
+    /// ```
+    pub fn from_op(
         data: Vec<f32>,
         shape: &[usize],
         op: &'static str,
@@ -231,7 +249,11 @@ impl Tensor {
             "in-place update of a non-contiguous view of shape {:?}",
             layout.shape
         );
-        let mut storage = self.0.storage.write().expect("tensor storage lock poisoned");
+        let mut storage = self
+            .0
+            .storage
+            .write()
+            .expect("tensor storage lock poisoned");
         f(&mut storage[layout.offset..layout.offset + layout.numel()])
     }
 
@@ -258,10 +280,16 @@ impl Tensor {
             return self.clone();
         }
         let src = self.clone();
-        Tensor::from_op(self.to_vec(), self.shape(), "contiguous", &[self], move |g| {
-            let _ = &src;
-            vec![Some(g.clone())]
-        })
+        Tensor::from_op(
+            self.to_vec(),
+            self.shape(),
+            "contiguous",
+            &[self],
+            move |g| {
+                let _ = &src;
+                vec![Some(g.clone())]
+            },
+        )
     }
 
     // ---------------------------------------------------------------- autograd fields

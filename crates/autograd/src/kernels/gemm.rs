@@ -17,7 +17,14 @@ pub struct MatRef<'a> {
 impl<'a> MatRef<'a> {
     /// A row-major `rows x cols` matrix at the start of `data`.
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> MatRef<'a> {
-        MatRef { data, offset: 0, rows, cols, row_stride: cols, col_stride: 1 }
+        MatRef {
+            data,
+            offset: 0,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
     }
 
     pub fn t(self) -> MatRef<'a> {
@@ -35,7 +42,8 @@ impl<'a> MatRef<'a> {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
-        let last = self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+        let last =
+            self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
         last < self.data.len()
     }
 }
@@ -48,9 +56,21 @@ const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 /// need not be initialised meaningfully.
 pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: inner dimensions differ ({m}x{k} @ {}x{n})", b.rows);
-    assert_eq!(c.len(), m * n, "gemm: output buffer holds {} values, not {m}x{n}", c.len());
-    assert!(a.in_bounds() && b.in_bounds(), "gemm: operand view out of bounds");
+    assert_eq!(
+        b.rows, k,
+        "gemm: inner dimensions differ ({m}x{k} @ {}x{n})",
+        b.rows
+    );
+    assert_eq!(
+        c.len(),
+        m * n,
+        "gemm: output buffer holds {} values, not {m}x{n}",
+        c.len()
+    );
+    assert!(
+        a.in_bounds() && b.in_bounds(),
+        "gemm: operand view out of bounds"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -73,7 +93,11 @@ pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
             let end = (start + chunk).min(len);
             s.spawn(move |_| {
                 let c_ptr = c_ptr;
-                let (r0, r1, c0, c1) = if split_rows { (start, end, 0, n) } else { (0, m, start, end) };
+                let (r0, r1, c0, c1) = if split_rows {
+                    (start, end, 0, n)
+                } else {
+                    (0, m, start, end)
+                };
                 // SAFETY: blocks [r0,r1) x [c0,c1) of the m x n output are
                 // disjoint between tasks, so no element is written twice; the
                 // operands are only read and were checked in bounds.
@@ -95,7 +119,17 @@ unsafe impl Sync for SendPtr {}
 /// `a` and `b` must be in bounds; `c` must point to an m x n row-major buffer
 /// whose block is not accessed concurrently by anyone else.
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_raw(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32, r0: usize, r1: usize, c0: usize, c1: usize) {
+unsafe fn sgemm_raw(
+    alpha: f32,
+    a: MatRef,
+    b: MatRef,
+    beta: f32,
+    c: *mut f32,
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+) {
     let n = b.cols;
     let a_ptr = a.data.as_ptr().add(a.offset + r0 * a.row_stride);
     let b_ptr = b.data.as_ptr().add(b.offset + c0 * b.col_stride);
@@ -141,7 +175,10 @@ mod tests {
         let bt: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
         let a = MatRef::row_major(&a, m, k);
         let b = MatRef::row_major(&bt, n, k).t();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
         let mut c = vec![f32::NAN; m * n];
         pool.install(|| gemm(1.0, a, b, 0.0, &mut c));
         assert_eq!(c, naive(a, b));

@@ -19,7 +19,12 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Ve
 
 /// Call `f(out_index, a_index, b_index)` for every element of the broadcast
 /// shape `out`, given each operand's (broadcast) strides.
-fn for_each_broadcast(out: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnMut(usize, usize, usize)) {
+fn for_each_broadcast(
+    out: &[usize],
+    sa: &[usize],
+    sb: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let numel: usize = out.iter().product();
     if numel == 0 {
         return;
@@ -54,14 +59,26 @@ fn for_each_broadcast(out: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnM
 }
 
 /// `f` over the broadcast of `a` and `b`; returns the values and the shape.
-fn broadcast_zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> (Vec<f32>, Vec<usize>) {
+fn broadcast_zip(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(f32, f32) -> f32,
+) -> (Vec<f32>, Vec<usize>) {
     if a.shape() == b.shape() {
         return (zip_map(a, b, f), a.shape().to_vec());
     }
     let shape = broadcast_shape(a.shape(), b.shape()).unwrap_or_else(|| {
-        panic!("{op}: shapes {:?} and {:?} cannot be broadcast together", a.shape(), b.shape())
+        panic!(
+            "{op}: shapes {:?} and {:?} cannot be broadcast together",
+            a.shape(),
+            b.shape()
+        )
     });
-    let (sa, sb) = (broadcast_strides(a.shape(), &shape), broadcast_strides(b.shape(), &shape));
+    let (sa, sb) = (
+        broadcast_strides(a.shape(), &shape),
+        broadcast_strides(b.shape(), &shape),
+    );
     let mut out = vec![0.0; shape.iter().product()];
     a.with_data(|x| {
         b.with_data(|y| for_each_broadcast(&shape, &sa, &sb, |o, i, j| out[o] = f(x[i], y[j])))
@@ -86,7 +103,9 @@ impl Tensor {
         let s_out = broadcast_strides(shape, &from);
         let s_self = crate::layout::contiguous_strides(&from);
         self.with_data(|g| for_each_broadcast(&from, &s_self, &s_out, |_, i, j| out[j] += g[i]));
-        Tensor::from_op(out, shape, "sum_to", &[self], move |g| vec![Some(g.broadcast_to(&from))])
+        Tensor::from_op(out, shape, "sum_to", &[self], move |g| {
+            vec![Some(g.broadcast_to(&from))]
+        })
     }
 
     /// Repeat `self` along broadcast dims to `shape` (a materialised `expand`).
@@ -95,9 +114,16 @@ impl Tensor {
             return self.clone();
         }
         let src_shape = self.shape().to_vec();
-        let (data, out_shape) = broadcast_zip("broadcast_to", self, &Tensor::zeros(shape), |x, _| x);
-        assert_eq!(out_shape, shape, "broadcast_to: {:?} cannot be expanded to {:?}", src_shape, shape);
-        Tensor::from_op(data, shape, "broadcast_to", &[self], move |g| vec![Some(g.sum_to(&src_shape))])
+        let (data, out_shape) =
+            broadcast_zip("broadcast_to", self, &Tensor::zeros(shape), |x, _| x);
+        assert_eq!(
+            out_shape, shape,
+            "broadcast_to: {:?} cannot be expanded to {:?}",
+            src_shape, shape
+        );
+        Tensor::from_op(data, shape, "broadcast_to", &[self], move |g| {
+            vec![Some(g.sum_to(&src_shape))]
+        })
     }
 
     // ---------------------------------------------------------------- binary
@@ -138,7 +164,9 @@ impl Tensor {
         Tensor::from_op(data, &shape, "div", &[self, other], move |g| {
             let ga = a.requires_grad().then(|| g.div(&b).sum_to(a.shape()));
             // d(a/b)/db = -a / b^2
-            let gb = b.requires_grad().then(|| g.mul(&a).div(&b.mul(&b)).neg().sum_to(b.shape()));
+            let gb = b
+                .requires_grad()
+                .then(|| g.mul(&a).div(&b.mul(&b)).neg().sum_to(b.shape()));
             vec![ga, gb]
         })
     }
@@ -146,18 +174,33 @@ impl Tensor {
     /// Multiply by a constant mask of the same shape (what Dropout needs);
     /// the mask gets no gradient.
     pub fn mul_mask(&self, mask: &Tensor) -> Tensor {
-        assert_eq!(self.shape(), mask.shape(), "mul_mask: input {:?} and mask {:?} differ", self.shape(), mask.shape());
+        assert_eq!(
+            self.shape(),
+            mask.shape(),
+            "mul_mask: input {:?} and mask {:?} differ",
+            self.shape(),
+            mask.shape()
+        );
         let mask = mask.detach();
         let data = zip_map(self, &mask, |x, m| x * m);
         Tensor::from_op(data, self.shape(), "mul_mask", &[self], move |g| {
-            vec![Some(Tensor::from_vec(zip_map(g, &mask, |g, m| g * m), g.shape()))]
+            vec![Some(Tensor::from_vec(
+                zip_map(g, &mask, |g, m| g * m),
+                g.shape(),
+            ))]
         })
     }
 
     // ---------------------------------------------------------------- scalar
 
     pub fn add_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(map(self, |x| x + s), self.shape(), "add_scalar", &[self], |g| vec![Some(g.clone())])
+        Tensor::from_op(
+            map(self, |x| x + s),
+            self.shape(),
+            "add_scalar",
+            &[self],
+            |g| vec![Some(g.clone())],
+        )
     }
 
     pub fn sub_scalar(&self, s: f32) -> Tensor {
@@ -165,44 +208,75 @@ impl Tensor {
     }
 
     pub fn mul_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(map(self, |x| x * s), self.shape(), "mul_scalar", &[self], move |g| {
-            vec![Some(g.mul_scalar(s))]
-        })
+        Tensor::from_op(
+            map(self, |x| x * s),
+            self.shape(),
+            "mul_scalar",
+            &[self],
+            move |g| vec![Some(g.mul_scalar(s))],
+        )
     }
 
     pub fn div_scalar(&self, s: f32) -> Tensor {
-        Tensor::from_op(map(self, |x| x / s), self.shape(), "div_scalar", &[self], move |g| {
-            vec![Some(g.div_scalar(s))]
-        })
+        Tensor::from_op(
+            map(self, |x| x / s),
+            self.shape(),
+            "div_scalar",
+            &[self],
+            move |g| vec![Some(g.div_scalar(s))],
+        )
     }
 
     /// `self ** p` for a constant exponent.
     pub fn pow(&self, p: f32) -> Tensor {
         let x = self.clone();
-        Tensor::from_op(map(self, |v| v.powf(p)), self.shape(), "pow", &[self], move |g| {
-            let d = map(&x, |v| p * v.powf(p - 1.0));
-            vec![Some(Tensor::from_vec(zip_map(g, &Tensor::from_vec(d, x.shape()), |g, d| g * d), x.shape()))]
-        })
+        Tensor::from_op(
+            map(self, |v| v.powf(p)),
+            self.shape(),
+            "pow",
+            &[self],
+            move |g| {
+                let d = map(&x, |v| p * v.powf(p - 1.0));
+                vec![Some(Tensor::from_vec(
+                    zip_map(g, &Tensor::from_vec(d, x.shape()), |g, d| g * d),
+                    x.shape(),
+                ))]
+            },
+        )
     }
 
     // ---------------------------------------------------------------- unary
 
     pub fn neg(&self) -> Tensor {
-        Tensor::from_op(map(self, |x| -x), self.shape(), "neg", &[self], |g| vec![Some(g.neg())])
+        Tensor::from_op(map(self, |x| -x), self.shape(), "neg", &[self], |g| {
+            vec![Some(g.neg())]
+        })
     }
 
     pub fn relu(&self) -> Tensor {
         let x = self.clone();
-        Tensor::from_op(map(self, |v| v.max(0.0)), self.shape(), "relu", &[self], move |g| {
-            vec![Some(Tensor::from_vec(zip_map(g, &x, |g, v| if v > 0.0 { g } else { 0.0 }), g.shape()))]
-        })
+        Tensor::from_op(
+            map(self, |v| v.max(0.0)),
+            self.shape(),
+            "relu",
+            &[self],
+            move |g| {
+                vec![Some(Tensor::from_vec(
+                    zip_map(g, &x, |g, v| if v > 0.0 { g } else { 0.0 }),
+                    g.shape(),
+                ))]
+            },
+        )
     }
 
     pub fn sigmoid(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, |v| 1.0 / (1.0 + (-v).exp())), self.shape());
         let saved = y.clone();
         y.with_node("sigmoid", &[self], move |g| {
-            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * y * (1.0 - y)), g.shape()))]
+            vec![Some(Tensor::from_vec(
+                zip_map(g, &saved, |g, y| g * y * (1.0 - y)),
+                g.shape(),
+            ))]
         })
     }
 
@@ -210,7 +284,10 @@ impl Tensor {
         let y = Tensor::from_vec(map(self, f32::tanh), self.shape());
         let saved = y.clone();
         y.with_node("tanh", &[self], move |g| {
-            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * (1.0 - y * y)), g.shape()))]
+            vec![Some(Tensor::from_vec(
+                zip_map(g, &saved, |g, y| g * (1.0 - y * y)),
+                g.shape(),
+            ))]
         })
     }
 
@@ -223,14 +300,19 @@ impl Tensor {
     /// Natural logarithm.
     pub fn log(&self) -> Tensor {
         let x = self.clone();
-        Tensor::from_op(map(self, f32::ln), self.shape(), "log", &[self], move |g| vec![Some(g.div(&x))])
+        Tensor::from_op(map(self, f32::ln), self.shape(), "log", &[self], move |g| {
+            vec![Some(g.div(&x))]
+        })
     }
 
     pub fn sqrt(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, f32::sqrt), self.shape());
         let saved = y.clone();
         y.with_node("sqrt", &[self], move |g| {
-            vec![Some(Tensor::from_vec(zip_map(g, &saved, |g, y| g * 0.5 / y), g.shape()))]
+            vec![Some(Tensor::from_vec(
+                zip_map(g, &saved, |g, y| g * 0.5 / y),
+                g.shape(),
+            ))]
         })
     }
 }
@@ -245,7 +327,10 @@ mod tests {
         let col = Tensor::from_vec(vec![10., 20.], &[2, 1]);
         let row = Tensor::from_vec(vec![100., 200., 300.], &[3]);
         assert_eq!(a.add(&col).to_vec(), vec![11., 12., 13., 24., 25., 26.]);
-        assert_eq!(a.add(&row).to_vec(), vec![101., 202., 303., 104., 205., 306.]);
+        assert_eq!(
+            a.add(&row).to_vec(),
+            vec![101., 202., 303., 104., 205., 306.]
+        );
         assert_eq!(a.sum_to(&[3]).to_vec(), vec![5., 7., 9.]);
         assert_eq!(a.sum_to(&[2, 1]).to_vec(), vec![6., 15.]);
     }

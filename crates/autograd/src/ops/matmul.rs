@@ -26,8 +26,15 @@ fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
     let pad = batch.len() - own.len();
     let mut offsets = vec![0usize];
     for (d, &size) in batch.iter().enumerate() {
-        let stride = if d < pad || own[d - pad] == 1 { 0 } else { strides[d - pad] };
-        offsets = offsets.iter().flat_map(|&o| (0..size).map(move |i| o + i * stride)).collect();
+        let stride = if d < pad || own[d - pad] == 1 {
+            0
+        } else {
+            strides[d - pad]
+        };
+        offsets = offsets
+            .iter()
+            .flat_map(|&o| (0..size).map(move |i| o + i * stride))
+            .collect();
     }
     offsets
 }
@@ -46,17 +53,35 @@ impl Tensor {
         );
         let (m, k) = (a.size(-2), a.size(-1));
         let (k2, n) = (b.size(-2), b.size(-1));
-        assert!(k == k2, "matmul: shapes {:?} and {:?} cannot be multiplied ({k} != {k2})", a.shape(), b.shape());
+        assert!(
+            k == k2,
+            "matmul: shapes {:?} and {:?} cannot be multiplied ({k} != {k2})",
+            a.shape(),
+            b.shape()
+        );
         let (ab, bb) = (&a.shape()[..a.dims() - 2], &b.shape()[..b.dims() - 2]);
         let batch = broadcast_shape(ab, bb).unwrap_or_else(|| {
-            panic!("matmul: batch dims of {:?} and {:?} cannot be broadcast", a.shape(), b.shape())
+            panic!(
+                "matmul: batch dims of {:?} and {:?} cannot be broadcast",
+                a.shape(),
+                b.shape()
+            )
         });
-        let (oa, ob) = (batch_offsets(a.layout(), &batch), batch_offsets(b.layout(), &batch));
+        let (oa, ob) = (
+            batch_offsets(a.layout(), &batch),
+            batch_offsets(b.layout(), &batch),
+        );
         let mut out = vec![0.0; oa.len() * m * n];
         {
             let (sa, sb) = (a.read_storage(), b.read_storage());
             for ((&pa, &pb), c) in oa.iter().zip(&ob).zip(out.chunks_mut((m * n).max(1))) {
-                gemm(1.0, mat(&sa, a.layout(), pa), mat(&sb, b.layout(), pb), 0.0, c);
+                gemm(
+                    1.0,
+                    mat(&sa, a.layout(), pa),
+                    mat(&sb, b.layout(), pb),
+                    0.0,
+                    c,
+                );
             }
         }
         let mut shape = batch;
@@ -64,8 +89,12 @@ impl Tensor {
         let (a, b) = (a.clone(), b.clone());
         Tensor::from_op(out, &shape, "matmul", &[self, other], move |g| {
             // dA = g @ B^T, dB = A^T @ g, summed over broadcast batch dims.
-            let ga = a.requires_grad().then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape()));
-            let gb = b.requires_grad().then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape()));
+            let ga = a
+                .requires_grad()
+                .then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape()));
+            let gb = b
+                .requires_grad()
+                .then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape()));
             vec![ga, gb]
         })
     }
@@ -83,7 +112,11 @@ impl Tensor {
         let (fan_out, fan_in) = (w.size(0), w.size(1));
         let rows = x.numel() / fan_in.max(1);
         if let Some(b) = bias {
-            assert!(b.shape() == [fan_out], "linear: bias of shape {:?} for {fan_out} outputs", b.shape());
+            assert!(
+                b.shape() == [fan_out],
+                "linear: bias of shape {:?} for {fan_out} outputs",
+                b.shape()
+            );
         }
         let mut out = match bias {
             Some(b) => b.with_data(|b| b.repeat(rows)),
@@ -91,9 +124,18 @@ impl Tensor {
         };
         {
             let (sx, sw) = (x.read_storage(), w.read_storage());
-            let xm = MatRef { offset: x.layout().offset, ..MatRef::row_major(&sx, rows, fan_in) };
+            let xm = MatRef {
+                offset: x.layout().offset,
+                ..MatRef::row_major(&sx, rows, fan_in)
+            };
             let wm = mat(&sw, w.layout(), 0);
-            gemm(1.0, xm, wm.t(), if bias.is_some() { 1.0 } else { 0.0 }, &mut out);
+            gemm(
+                1.0,
+                xm,
+                wm.t(),
+                if bias.is_some() { 1.0 } else { 0.0 },
+                &mut out,
+            );
         }
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("rank >= 1") = fan_out;
@@ -106,10 +148,16 @@ impl Tensor {
         Tensor::from_op(out, &shape, "linear", &inputs, move |g| {
             let g = g.contiguous();
             let gs = g.read_storage();
-            let gm = MatRef { offset: g.layout().offset, ..MatRef::row_major(&gs, rows, fan_out) };
+            let gm = MatRef {
+                offset: g.layout().offset,
+                ..MatRef::row_major(&gs, rows, fan_out)
+            };
             let (sx, sw) = (xs.read_storage(), ws.read_storage());
             let wm = mat(&sw, ws.layout(), 0);
-            let xm = MatRef { offset: xs.layout().offset, ..MatRef::row_major(&sx, rows, fan_in) };
+            let xm = MatRef {
+                offset: xs.layout().offset,
+                ..MatRef::row_major(&sx, rows, fan_in)
+            };
             // dx = g @ W  ([rows, out] @ [out, in])
             let gx = xs.requires_grad().then(|| {
                 let mut d = vec![0.0; rows * fan_in];

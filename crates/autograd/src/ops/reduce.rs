@@ -44,16 +44,22 @@ impl Tensor {
         self.with_data(|x| {
             for o in 0..outer {
                 for i in 0..inner {
-                    let s: f64 = (0..size).map(|j| x[(o * size + j) * inner + i] as f64).sum();
+                    let s: f64 = (0..size)
+                        .map(|j| x[(o * size + j) * inner + i] as f64)
+                        .sum();
                     out[o * inner + i] = s as f32;
                 }
             }
         });
         let in_shape = self.shape().to_vec();
         let kept = reduced_shape(&in_shape, d, true);
-        Tensor::from_op(out, &reduced_shape(&in_shape, d, keepdim), "sum_dim", &[self], move |g| {
-            vec![Some(g.reshape(&kept).broadcast_to(&in_shape))]
-        })
+        Tensor::from_op(
+            out,
+            &reduced_shape(&in_shape, d, keepdim),
+            "sum_dim",
+            &[self],
+            move |g| vec![Some(g.reshape(&kept).broadcast_to(&in_shape))],
+        )
     }
 
     /// Mean along `dim`.
@@ -67,7 +73,11 @@ impl Tensor {
     pub fn max_dim(&self, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
         let d = self.dim_index(dim);
         let (outer, size, inner) = split_at_dim(self.shape(), d);
-        assert!(size > 0, "max_dim: dimension {dim} of shape {:?} is empty", self.shape());
+        assert!(
+            size > 0,
+            "max_dim: dimension {dim} of shape {:?} is empty",
+            self.shape()
+        );
         let mut values = vec![0.0f32; outer * inner];
         let mut indices = vec![0usize; outer * inner];
         self.with_data(|x| {
@@ -88,7 +98,8 @@ impl Tensor {
             }
         });
         let out_shape = reduced_shape(self.shape(), d, keepdim);
-        let index_tensor = Tensor::from_vec(indices.iter().map(|&i| i as f32).collect(), &out_shape);
+        let index_tensor =
+            Tensor::from_vec(indices.iter().map(|&i| i as f32).collect(), &out_shape);
         let in_shape = self.shape().to_vec();
         let values = Tensor::from_op(values, &out_shape, "max_dim", &[self], move |g| {
             let mut grad = vec![0.0f32; in_shape.iter().product()];

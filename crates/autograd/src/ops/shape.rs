@@ -23,7 +23,10 @@ impl Tensor {
         let mut layout = Layout::contiguous(shape);
         layout.offset = src.layout().offset;
         let in_shape = self.shape().to_vec();
-        src.view_with(layout).with_node("reshape", &[&src], move |g| vec![Some(g.reshape(&in_shape))])
+        src.view_with(layout)
+            .with_node("reshape", &[&src], move |g| {
+                vec![Some(g.reshape(&in_shape))]
+            })
     }
 
     /// Alias of [`Tensor::reshape`], for readers coming from PyTorch's `view`.
@@ -36,7 +39,11 @@ impl Tensor {
         if self.dims() == 0 {
             return self.reshape(&[1]);
         }
-        assert!(start_dim < self.dims(), "flatten: start_dim {start_dim} for a tensor of shape {:?}", self.shape());
+        assert!(
+            start_dim < self.dims(),
+            "flatten: start_dim {start_dim} for a tensor of shape {:?}",
+            self.shape()
+        );
         let mut shape = self.shape()[..start_dim].to_vec();
         shape.push(self.shape()[start_dim..].iter().product());
         self.reshape(&shape)
@@ -44,7 +51,11 @@ impl Tensor {
 
     /// Insert a dim of size 1 at `dim`.
     pub fn unsqueeze(&self, dim: usize) -> Tensor {
-        assert!(dim <= self.dims(), "unsqueeze: dim {dim} for a tensor of shape {:?}", self.shape());
+        assert!(
+            dim <= self.dims(),
+            "unsqueeze: dim {dim} for a tensor of shape {:?}",
+            self.shape()
+        );
         let mut shape = self.shape().to_vec();
         shape.insert(dim, 1);
         self.reshape(&shape)
@@ -53,7 +64,11 @@ impl Tensor {
     /// Remove the dim `dim`, which must have size 1.
     pub fn squeeze(&self, dim: isize) -> Tensor {
         let d = self.dim_index(dim);
-        assert!(self.shape()[d] == 1, "squeeze: dim {dim} of shape {:?} is not 1", self.shape());
+        assert!(
+            self.shape()[d] == 1,
+            "squeeze: dim {dim} of shape {:?} is not 1",
+            self.shape()
+        );
         let mut shape = self.shape().to_vec();
         shape.remove(d);
         self.reshape(&shape)
@@ -87,7 +102,11 @@ impl Tensor {
 
     /// Transpose of a 2-D tensor.
     pub fn t(&self) -> Tensor {
-        assert!(self.dims() == 2, "t(): expects a 2-D tensor, got shape {:?}", self.shape());
+        assert!(
+            self.dims() == 2,
+            "t(): expects a 2-D tensor, got shape {:?}",
+            self.shape()
+        );
         self.transpose(0, 1)
     }
 }

@@ -6,7 +6,13 @@ use crate::Tensor;
 
 /// Run `f` on each line along `dim` of a contiguous `[outer, size, inner]`
 /// buffer, as (input line, output line) with stride `inner`.
-fn for_each_line(x: &[f32], out: &mut [f32], shape: &[usize], dim: usize, f: impl Fn(&dyn Fn(usize) -> f32, &mut dyn FnMut(usize, f32), usize)) {
+fn for_each_line(
+    x: &[f32],
+    out: &mut [f32],
+    shape: &[usize],
+    dim: usize,
+    f: impl Fn(&dyn Fn(usize) -> f32, &mut dyn FnMut(usize, f32), usize),
+) {
     let (outer, size, inner) = split_at_dim(shape, dim);
     for o in 0..outer {
         for i in 0..inner {
@@ -46,7 +52,13 @@ impl Tensor {
             let g_sum = g.sum_dim(d as isize, true).broadcast_to(g.shape());
             let dx = saved.with_data(|y| {
                 g.with_data(|gv| {
-                    g_sum.with_data(|s| y.iter().zip(gv).zip(s).map(|((&y, &g), &s)| g - y.exp() * s).collect())
+                    g_sum.with_data(|s| {
+                        y.iter()
+                            .zip(gv)
+                            .zip(s)
+                            .map(|((&y, &g), &s)| g - y.exp() * s)
+                            .collect()
+                    })
                 })
             });
             vec![Some(Tensor::from_vec(dx, g.shape()))]
@@ -69,7 +81,10 @@ impl Tensor {
             // dx = y * (g - sum(g * y)) along dim
             let gy = Tensor::from_vec(zip_map(g, &saved, |g, y| g * y), g.shape());
             let s = gy.sum_dim(d as isize, true).broadcast_to(g.shape());
-            vec![Some(Tensor::from_vec(zip_map(&gy, &s.mul(&saved), |a, b| a - b), g.shape()))]
+            vec![Some(Tensor::from_vec(
+                zip_map(&gy, &s.mul(&saved), |a, b| a - b),
+                g.shape(),
+            ))]
         })
     }
 }

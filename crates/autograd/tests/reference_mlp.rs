@@ -1,0 +1,112 @@
+//! The tiny MLP of ../shared/reference/pytorch_reference.json (computed by
+//! PyTorch in float64): Linear(4,3) - ReLU - Linear(3,2) and a cross-entropy
+//! built from log_softmax + gather + mean. Loss and every gradient to 1e-5.
+
+use autograd::Tensor;
+use serde_json::Value;
+
+fn reference() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/pytorch_reference.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).expect("reference JSON")
+}
+
+/// A JSON array of arrays (or of numbers) as a tensor.
+fn tensor(v: &Value) -> Tensor {
+    let rows = v.as_array().expect("array");
+    if rows.first().map(|r| r.is_array()).unwrap_or(false) {
+        let data: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+            })
+            .collect();
+        Tensor::from_vec(data, &[rows.len(), rows[0].as_array().unwrap().len()])
+    } else {
+        Tensor::from_vec(
+            rows.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+            &[rows.len()],
+        )
+    }
+}
+
+fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{name}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "{name}[{i}]: got {g}, PyTorch {w}");
+    }
+}
+
+#[test]
+fn tiny_mlp_matches_pytorch() {
+    let r = &reference()["mlp"];
+    let p = |k: &str| tensor(&r["params"][k]).requires_grad_(true);
+    let (w0, b0, w2, b2) = (p("0.weight"), p("0.bias"), p("2.weight"), p("2.bias"));
+    let x = tensor(&r["input"]);
+    let target = tensor(&r["target"]);
+    let n = target.numel();
+
+    let logits = x.linear(&w0, Some(&b0)).relu().linear(&w2, Some(&b2));
+    let picked = logits.log_softmax(1).gather(1, &target.reshape(&[n, 1]));
+    let loss = picked.mean().neg();
+    loss.backward().unwrap();
+
+    assert_close(
+        "loss",
+        &[loss.item()],
+        &[r["loss"].as_f64().unwrap() as f32],
+        1e-5,
+    );
+    for (name, param) in [
+        ("0.weight", &w0),
+        ("0.bias", &b0),
+        ("2.weight", &w2),
+        ("2.bias", &b2),
+    ] {
+        let want = tensor(&r["grads"][name]).to_vec();
+        assert_close(name, &param.grad().unwrap().to_vec(), &want, 1e-5);
+    }
+}
+
+/// The same network through matmul + broadcast add instead of the fused linear.
+#[test]
+fn tiny_mlp_through_matmul_matches_pytorch() {
+    let r = &reference()["mlp"];
+    let p = |k: &str| tensor(&r["params"][k]).requires_grad_(true);
+    let (w0, b0, w2, b2) = (p("0.weight"), p("0.bias"), p("2.weight"), p("2.bias"));
+    let x = tensor(&r["input"]);
+    let target = tensor(&r["target"]);
+    let h = x.matmul(&w0.t()).add(&b0).relu();
+    let logits = h.matmul(&w2.t()).add(&b2);
+    let loss = logits
+        .log_softmax(-1)
+        .gather(1, &target.unsqueeze(1))
+        .mean()
+        .neg();
+    loss.backward().unwrap();
+    assert_close(
+        "loss",
+        &[loss.item()],
+        &[r["loss"].as_f64().unwrap() as f32],
+        1e-5,
+    );
+    for (name, param) in [
+        ("0.weight", &w0),
+        ("0.bias", &b0),
+        ("2.weight", &w2),
+        ("2.bias", &b2),
+    ] {
+        assert_close(
+            name,
+            &param.grad().unwrap().to_vec(),
+            &tensor(&r["grads"][name]).to_vec(),
+            1e-5,
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! PyTorch's autograd semantics: accumulation, zeroing, no_grad, detach, and
+//! the errors of backward().
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use autograd::{no_grad, BackwardError, NoGradGuard, Tensor};
+
+fn leaf(v: &[f32]) -> Tensor {
+    Tensor::from_slice(v, &[v.len()]).requires_grad_(true)
+}
+
+#[test]
+fn gradients_accumulate_until_zeroed() {
+    let x = leaf(&[1.0, 2.0]);
+    // d/dx sum(3x) = 3, twice -> 6
+    x.mul_scalar(3.0).sum().backward().unwrap();
+    x.mul_scalar(3.0).sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![6.0, 6.0]);
+    // zero_grad(set_to_none=False) keeps the buffer, filled with zeros
+    x.zero_grad_();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.0]);
+    x.mul(&x).sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 4.0]);
+    // set to none
+    x.set_grad(None);
+    assert!(x.grad().is_none());
+}
+
+#[test]
+fn a_held_grad_sees_later_accumulation_like_pytorch() {
+    let x = leaf(&[1.0]);
+    x.mul_scalar(2.0).sum().backward().unwrap();
+    let g = x.grad().unwrap();
+    x.mul_scalar(2.0).sum().backward().unwrap();
+    assert_eq!(g.to_vec(), vec![4.0]);
+}
+
+#[test]
+fn shared_gradient_buffers_are_not_corrupted_by_accumulation() {
+    // add's backward hands the same gradient to both inputs; accumulating into
+    // one leaf must not change the other.
+    let (a, b) = (leaf(&[1.0]), leaf(&[1.0]));
+    a.add(&b).sum().backward().unwrap();
+    a.add(&b).sum().backward().unwrap();
+    a.mul_scalar(5.0).sum().backward().unwrap();
+    assert_eq!(a.grad().unwrap().to_vec(), vec![7.0]);
+    assert_eq!(b.grad().unwrap().to_vec(), vec![2.0]);
+}
+
+#[test]
+fn intermediate_tensors_keep_no_grad() {
+    let x = leaf(&[1.0, 2.0]);
+    let h = x.mul_scalar(2.0);
+    h.sum().backward().unwrap();
+    assert!(h.grad().is_none());
+    assert!(!h.is_leaf() && x.is_leaf());
+}
+
+#[test]
+fn no_grad_records_nothing_and_restores_the_mode() {
+    let x = leaf(&[1.0]);
+    let y = no_grad(|| x.mul_scalar(2.0));
+    assert!(!y.requires_grad() && y.grad_fn().is_none());
+    {
+        let _guard = NoGradGuard::new();
+        assert!(!autograd::is_grad_enabled());
+        assert!(!x.exp().requires_grad());
+    }
+    assert!(autograd::is_grad_enabled());
+    assert_eq!(x.exp().grad_fn(), Some("exp"));
+    assert_eq!(y.sum().backward(), Err(BackwardError::DoesNotRequireGrad));
+}
+
+#[test]
+fn detach_cuts_the_graph_and_shares_storage() {
+    let x = leaf(&[3.0]);
+    let d = x.detach();
+    assert!(!d.requires_grad());
+    // y = x * detach(x): dy/dx = detach(x) = 3, not 2x = 6
+    x.mul(&d).sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![3.0]);
+    x.with_data_mut(|v| v[0] = 5.0);
+    assert_eq!(d.item(), 5.0);
+}
+
+#[test]
+fn backward_of_a_non_scalar_needs_a_gradient() {
+    let x = leaf(&[1.0, 2.0]);
+    let y = x.mul_scalar(2.0);
+    let err = y.backward().unwrap_err();
+    assert_eq!(err, BackwardError::NotScalar { shape: vec![2] });
+    assert!(err.to_string().contains("only for scalar outputs"));
+    y.backward_with(Tensor::from_vec(vec![1.0, 10.0], &[2]))
+        .unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 20.0]);
+    assert!(matches!(
+        y.backward_with(Tensor::ones(&[3])),
+        Err(BackwardError::GradShape { .. })
+    ));
+}
+
+#[test]
+fn a_second_backward_through_a_freed_graph_is_an_error() {
+    let x = leaf(&[1.0, 2.0]);
+    let loss = x.exp().sum();
+    loss.backward().unwrap();
+    let err = loss.backward().unwrap_err();
+    assert!(matches!(err, BackwardError::GraphFreed { .. }), "{err:?}");
+    assert!(err.to_string().contains("second time"));
+    // The leaf's gradient is from the first pass only.
+    let e: Vec<f32> = [1.0f32, 2.0].iter().map(|v| v.exp()).collect();
+    assert_eq!(x.grad().unwrap().to_vec(), e);
+}
+
+/// Dropped when the closure that owns it is dropped.
+struct DropFlag(Arc<AtomicBool>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn backward_releases_the_graph_memory() {
+    let x = leaf(&[1.0]);
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = DropFlag(dropped.clone());
+    let y = Tensor::from_op(vec![2.0], &[1], "probe", &[&x], move |g| {
+        let _keep = &flag;
+        vec![Some(g.mul_scalar(2.0))]
+    });
+    let loss = y.sum();
+    assert!(!dropped.load(Ordering::SeqCst));
+    loss.backward().unwrap();
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "saved state must be freed by backward"
+    );
+    assert_eq!(x.grad().unwrap().to_vec(), vec![2.0]);
+}
+
+#[test]
+fn deep_graphs_do_not_overflow_the_stack() {
+    let x = leaf(&[1.0]);
+    let mut y = x.clone();
+    for _ in 0..100_000 {
+        y = y.add_scalar(1.0);
+    }
+    y.sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
+}
