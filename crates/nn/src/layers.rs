@@ -1,0 +1,254 @@
+//! Layers without children: Linear, the activations, Flatten, Identity, Dropout.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use autograd::{rng, Generator, Tensor};
+
+use crate::Module;
+
+/// `y = x @ weight^T + bias` (`nn.Linear`), weight stored `[out, in]` as in
+/// PyTorch, so checkpoints move between the two unchanged.
+///
+/// Initialised as PyTorch does: weight and bias uniform in
+/// `[-1/sqrt(in), 1/sqrt(in))`.
+///
+/// ```
+/// use autograd::{manual_seed, Tensor};
+/// use nn::{Linear, Module};
+/// manual_seed(0);
+/// let layer = Linear::new(784, 512);
+/// assert_eq!(layer.weight().shape(), [512, 784]);
+/// assert_eq!(layer.forward(&Tensor::zeros(&[3, 784])).shape(), [3, 512]);
+/// ```
+pub struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// `nn.Linear(in_features, out_features)`, drawn from the default
+    /// generator (seeded by [`autograd::manual_seed`]).
+    pub fn new(in_features: usize, out_features: usize) -> Linear {
+        Linear::with_bias(in_features, out_features, true)
+    }
+
+    /// `nn.Linear(in_features, out_features, bias=bias)`, from the default generator.
+    pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
+        rng::with_default(|g| Linear::with_generator(in_features, out_features, bias, g))
+    }
+
+    /// As [`Linear::with_bias`], drawing the weight, then the bias, from `generator`.
+    pub fn with_generator(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        generator: &mut Generator,
+    ) -> Linear {
+        // PyTorch: kaiming_uniform_(a=sqrt(5)) gives bound = sqrt(6 / ((1 + 5) * fan_in))
+        // = 1/sqrt(fan_in); the bias uses the same bound (0 when fan_in is 0).
+        let bound = if in_features > 0 { 1.0 / (in_features as f32).sqrt() } else { 0.0 };
+        let weight = Tensor::rand_uniform(&[out_features, in_features], -bound, bound, generator)
+            .requires_grad_(true);
+        let bias = bias.then(|| {
+            Tensor::rand_uniform(&[out_features], -bound, bound, generator).requires_grad_(true)
+        });
+        Linear { weight, bias }
+    }
+
+    /// The weight, `[out_features, in_features]` (shares storage with the layer).
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, `[out_features]`, if the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, self.bias.as_ref())
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut named = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            named.push(("bias".to_string(), b.clone()));
+        }
+        named
+    }
+
+    fn extra_repr(&self) -> String {
+        let s = self.weight.shape();
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        format!("in_features={}, out_features={}, bias={bias}", s[1], s[0])
+    }
+}
+
+/// `max(x, 0)` elementwise (`nn.ReLU()`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReLU;
+
+impl Module for ReLU {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.relu()
+    }
+}
+
+/// Returns its input (`nn.Identity()`): a placeholder layer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Identity;
+
+impl Module for Identity {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.clone()
+    }
+}
+
+/// Merge dims `start_dim..` into one (`nn.Flatten()`, `start_dim=1`): a batch
+/// of images `[N, 1, 28, 28]` becomes `[N, 784]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Flatten {
+    start_dim: usize,
+}
+
+impl Flatten {
+    /// `nn.Flatten()`: keeps the batch dim.
+    pub fn new() -> Flatten {
+        Flatten { start_dim: 1 }
+    }
+
+    /// `nn.Flatten(start_dim)` (to the last dim).
+    pub fn with_start_dim(start_dim: usize) -> Flatten {
+        Flatten { start_dim }
+    }
+}
+
+impl Default for Flatten {
+    fn default() -> Flatten {
+        Flatten::new()
+    }
+}
+
+impl Module for Flatten {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.flatten(self.start_dim)
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("start_dim={}, end_dim=-1", self.start_dim)
+    }
+}
+
+/// `softmax` along `dim` (`nn.Softmax(dim)`).
+#[derive(Clone, Copy, Debug)]
+pub struct Softmax {
+    dim: isize,
+}
+
+impl Softmax {
+    pub fn new(dim: isize) -> Softmax {
+        Softmax { dim }
+    }
+}
+
+impl Module for Softmax {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.softmax(self.dim)
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+}
+
+/// `log(softmax)` along `dim`, computed stably (`nn.LogSoftmax(dim)`).
+#[derive(Clone, Copy, Debug)]
+pub struct LogSoftmax {
+    dim: isize,
+}
+
+impl LogSoftmax {
+    pub fn new(dim: isize) -> LogSoftmax {
+        LogSoftmax { dim }
+    }
+}
+
+impl Module for LogSoftmax {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.log_softmax(self.dim)
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("dim={}", self.dim)
+    }
+}
+
+/// Zeroes each element with probability `p` and scales the rest by
+/// `1/(1-p)`, in training mode only; the identity in eval mode (`nn.Dropout(p)`).
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::{Dropout, Module};
+/// let drop = Dropout::new(0.5);
+/// let y = drop.forward(&Tensor::ones(&[1000])).to_vec();
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
+/// drop.eval();
+/// assert_eq!(drop.forward(&Tensor::ones(&[3])).to_vec(), vec![1.0; 3]);
+/// ```
+pub struct Dropout {
+    p: f32,
+    training: AtomicBool,
+    generator: Mutex<Generator>,
+}
+
+impl Dropout {
+    /// `nn.Dropout(p)`, in training mode, with a generator seeded from the
+    /// default one (so [`autograd::manual_seed`] makes the masks reproducible).
+    ///
+    /// # Panics
+    /// If `p` is not in `[0, 1]`, as PyTorch raises.
+    pub fn new(p: f32) -> Dropout {
+        let seed = rng::with_default(|g| g.next_u64());
+        Dropout::with_generator(p, Generator::new(seed))
+    }
+
+    /// As [`Dropout::new`], drawing the masks from `generator`.
+    pub fn with_generator(p: f32, generator: Generator) -> Dropout {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "dropout probability has to be between 0 and 1, but got {p}"
+        );
+        Dropout {
+            p,
+            training: AtomicBool::new(true),
+            generator: Mutex::new(generator),
+        }
+    }
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        if !self.training.load(Ordering::Relaxed) || self.p == 0.0 {
+            return x.clone();
+        }
+        // Keep with probability 1-p; p = 1 drops everything (scale unused).
+        let keep = 1.0 - self.p;
+        let scale = if keep > 0.0 { 1.0 / keep } else { 0.0 };
+        let mut g = self.generator.lock().expect("dropout generator lock poisoned");
+        let mask: Vec<f32> = (0..x.numel())
+            .map(|_| if g.uniform(0.0, 1.0) < keep { scale } else { 0.0 })
+            .collect();
+        x.mul_mask(&Tensor::from_vec(mask, x.shape()))
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.store(training, Ordering::Relaxed);
+    }
+
+    fn extra_repr(&self) -> String {
+        format!("p={}, inplace=False", self.p)
+    }
+}

@@ -1,0 +1,143 @@
+//! Losses as modules (`nn.CrossEntropyLoss()` …): their options, then
+//! `forward(input, target)`, which calls the function of [`crate::functional`].
+
+use autograd::Tensor;
+
+use crate::functional::{self, Reduction};
+
+/// `nn.CrossEntropyLoss`: logits `[N, C]` (or `[N, C, d…]`) against class
+/// indices `[N]` or class probabilities `[N, C]`; see
+/// [`functional::cross_entropy`] for the exact rules.
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::CrossEntropyLoss;
+/// let loss_fn = CrossEntropyLoss::new().label_smoothing(0.1);
+/// let logits = Tensor::from_vec(vec![2.0, 0.5, -1.0], &[1, 3]).requires_grad_(true);
+/// let loss = loss_fn.forward(&logits, &Tensor::from_vec(vec![0.0], &[1]));
+/// loss.backward().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct CrossEntropyLoss {
+    weight: Option<Tensor>,
+    ignore_index: i64,
+    reduction: Reduction,
+    label_smoothing: f32,
+}
+
+impl CrossEntropyLoss {
+    /// PyTorch's defaults: no weight, `ignore_index=-100`, mean, no smoothing.
+    pub fn new() -> CrossEntropyLoss {
+        CrossEntropyLoss {
+            weight: None,
+            ignore_index: -100,
+            reduction: Reduction::Mean,
+            label_smoothing: 0.0,
+        }
+    }
+
+    /// Per-class weights `[C]`.
+    pub fn weight(mut self, weight: Tensor) -> CrossEntropyLoss {
+        self.weight = Some(weight);
+        self
+    }
+
+    pub fn ignore_index(mut self, ignore_index: i64) -> CrossEntropyLoss {
+        self.ignore_index = ignore_index;
+        self
+    }
+
+    pub fn reduction(mut self, reduction: Reduction) -> CrossEntropyLoss {
+        self.reduction = reduction;
+        self
+    }
+
+    /// ε in `[0, 1]`.
+    pub fn label_smoothing(mut self, label_smoothing: f32) -> CrossEntropyLoss {
+        self.label_smoothing = label_smoothing;
+        self
+    }
+
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        functional::cross_entropy(
+            input,
+            target,
+            self.weight.as_ref(),
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
+        )
+    }
+}
+
+impl Default for CrossEntropyLoss {
+    fn default() -> CrossEntropyLoss {
+        CrossEntropyLoss::new()
+    }
+}
+
+/// `nn.NLLLoss`: log-probabilities against class indices; see [`functional::nll_loss`].
+#[derive(Clone, Debug)]
+pub struct NLLLoss {
+    weight: Option<Tensor>,
+    ignore_index: i64,
+    reduction: Reduction,
+}
+
+impl NLLLoss {
+    /// PyTorch's defaults: no weight, `ignore_index=-100`, mean.
+    pub fn new() -> NLLLoss {
+        NLLLoss {
+            weight: None,
+            ignore_index: -100,
+            reduction: Reduction::Mean,
+        }
+    }
+
+    /// Per-class weights `[C]`.
+    pub fn weight(mut self, weight: Tensor) -> NLLLoss {
+        self.weight = Some(weight);
+        self
+    }
+
+    pub fn ignore_index(mut self, ignore_index: i64) -> NLLLoss {
+        self.ignore_index = ignore_index;
+        self
+    }
+
+    pub fn reduction(mut self, reduction: Reduction) -> NLLLoss {
+        self.reduction = reduction;
+        self
+    }
+
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        functional::nll_loss(input, target, self.weight.as_ref(), self.ignore_index, self.reduction)
+    }
+}
+
+impl Default for NLLLoss {
+    fn default() -> NLLLoss {
+        NLLLoss::new()
+    }
+}
+
+/// `nn.MSELoss`: mean squared error; see [`functional::mse_loss`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MSELoss {
+    reduction: Reduction,
+}
+
+impl MSELoss {
+    pub fn new() -> MSELoss {
+        MSELoss::default()
+    }
+
+    pub fn reduction(mut self, reduction: Reduction) -> MSELoss {
+        self.reduction = reduction;
+        self
+    }
+
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        functional::mse_loss(input, target, self.reduction)
+    }
+}

@@ -1,0 +1,338 @@
+//! The [`Module`] trait (PyTorch's `nn.Module`), dotted parameter names and
+//! the [`StateDict`] that checkpoints are made of.
+
+use std::fmt;
+
+use autograd::Tensor;
+
+use crate::checkpoint::CheckpointError;
+
+/// A layer or a model: `forward`, its parameters and buffers under
+/// PyTorch-style dotted names, and train/eval mode.
+///
+/// A leaf layer overrides [`Module::named_parameters`] (and
+/// [`Module::named_buffers`], [`Module::set_training`] if it has them). A
+/// model made of layers only lists its children in
+/// [`Module::named_children`]; names, modes and state dicts then follow from
+/// them, as in PyTorch:
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::{Flatten, Linear, Module, ReLU, Sequential};
+///
+/// struct NeuralNetwork {
+///     flatten: Flatten,
+///     linear_relu_stack: Sequential,
+/// }
+///
+/// impl Module for NeuralNetwork {
+///     fn forward(&self, x: &Tensor) -> Tensor {
+///         let x = self.flatten.forward(x);
+///         self.linear_relu_stack.forward(&x)
+///     }
+///     fn named_children(&self) -> Vec<(String, &dyn Module)> {
+///         vec![
+///             ("flatten".into(), &self.flatten),
+///             ("linear_relu_stack".into(), &self.linear_relu_stack),
+///         ]
+///     }
+/// }
+///
+/// let model = NeuralNetwork {
+///     flatten: Flatten::new(),
+///     linear_relu_stack: nn::sequential![Linear::new(4, 3), ReLU, Linear::new(3, 2)],
+/// };
+/// let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["linear_relu_stack.0.weight", "linear_relu_stack.0.bias",
+///                    "linear_relu_stack.2.weight", "linear_relu_stack.2.bias"]);
+/// ```
+///
+/// `forward` takes `&self`: layers that change as they run (Dropout's
+/// generator, BatchNorm's running statistics, the train/eval flag) use
+/// interior mutability, so a model can be shared across threads.
+pub trait Module: Send + Sync {
+    /// Apply the module to a batch.
+    fn forward(&self, x: &Tensor) -> Tensor;
+
+    /// The direct sub-modules, by name (`named_children()` in PyTorch).
+    fn named_children(&self) -> Vec<(String, &dyn Module)> {
+        Vec::new()
+    }
+
+    /// Every parameter, under dotted names such as `"linear_relu_stack.0.weight"`.
+    /// The tensors share storage with the module: an optimizer that updates
+    /// them in place updates the module. Defaults to the children's, prefixed.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.named_children()
+            .into_iter()
+            .flat_map(|(name, child)| prefixed(&name, child.named_parameters()))
+            .collect()
+    }
+
+    /// Non-trainable state saved in checkpoints (BatchNorm's running
+    /// statistics). Defaults to the children's, prefixed.
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.named_children()
+            .into_iter()
+            .flat_map(|(name, child)| prefixed(&name, child.named_buffers()))
+            .collect()
+    }
+
+    /// Switch train/eval mode; the default passes it on to every child.
+    fn set_training(&self, training: bool) {
+        for (_, child) in self.named_children() {
+            child.set_training(training);
+        }
+    }
+
+    /// What goes between the parentheses when the module is printed, such as
+    /// `in_features=784, out_features=512, bias=True` (`extra_repr` in PyTorch).
+    fn extra_repr(&self) -> String {
+        String::new()
+    }
+
+    /// The module's type name, for printing. Defaults to the Rust type's name.
+    fn type_name(&self) -> &'static str {
+        let full = std::any::type_name::<Self>();
+        let path = full.split('<').next().unwrap_or(full);
+        path.rsplit("::").next().unwrap_or(path)
+    }
+
+    // ------------------------------------------------------------ provided
+
+    /// The parameters without their names (`model.parameters()`).
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Training mode (`model.train()`): Dropout drops, BatchNorm uses batch statistics.
+    fn train(&self) {
+        self.set_training(true)
+    }
+
+    /// Evaluation mode (`model.eval()`): Dropout is the identity, BatchNorm
+    /// uses its running statistics.
+    fn eval(&self) {
+        self.set_training(false)
+    }
+
+    /// Reset every parameter's gradient to `None` (PyTorch's default
+    /// `zero_grad(set_to_none=True)`).
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.set_grad(None);
+        }
+    }
+
+    /// Parameters and buffers by name, grouped by module as PyTorch orders
+    /// them (`0.weight, 0.bias, 0.running_mean, …, 1.weight, …`). The tensors
+    /// are detached views sharing storage with the module.
+    fn state_dict(&self) -> StateDict {
+        let mut entries: Vec<(String, Tensor)> = self
+            .named_parameters()
+            .into_iter()
+            .chain(self.named_buffers())
+            .map(|(name, t)| (name, t.detach()))
+            .collect();
+        // Parameters come before buffers above; a stable sort by the position
+        // of each entry's module (its name without the last part) puts a
+        // module's buffers right after its parameters.
+        let mut modules: Vec<String> = Vec::new();
+        for (name, _) in &entries {
+            let owner = module_of(name);
+            if !modules.iter().any(|m| m == owner) {
+                modules.push(owner.to_string());
+            }
+        }
+        entries.sort_by_key(|(name, _)| modules.iter().position(|m| m == module_of(name)));
+        StateDict { entries }
+    }
+
+    /// Copy the values of `state_dict` into this module's parameters and
+    /// buffers, in place (`model.load_state_dict(sd, strict)`).
+    ///
+    /// Everything is checked before anything is copied, so on error the
+    /// module is unchanged. Errors: keys of the module missing from
+    /// `state_dict` and keys of `state_dict` the module does not have (only
+    /// when `strict`), and a shape that differs (always). When not strict,
+    /// the keys that were skipped are returned.
+    fn load_state_dict(
+        &self,
+        state_dict: &StateDict,
+        strict: bool,
+    ) -> Result<IncompatibleKeys, CheckpointError> {
+        let own = self.state_dict();
+        let missing: Vec<String> = own
+            .keys()
+            .filter(|k| state_dict.get(k).is_none())
+            .map(String::from)
+            .collect();
+        let unexpected: Vec<String> = state_dict
+            .keys()
+            .filter(|k| own.get(k).is_none())
+            .map(String::from)
+            .collect();
+        if strict && !missing.is_empty() {
+            return Err(CheckpointError::MissingKeys { keys: missing });
+        }
+        if strict && !unexpected.is_empty() {
+            return Err(CheckpointError::UnexpectedKeys { keys: unexpected });
+        }
+        for (key, dst) in own.iter() {
+            if let Some(src) = state_dict.get(key) {
+                if src.shape() != dst.shape() {
+                    return Err(CheckpointError::ShapeMismatch {
+                        key: key.to_string(),
+                        expected: dst.shape().to_vec(),
+                        found: src.shape().to_vec(),
+                    });
+                }
+            }
+        }
+        for (key, dst) in own.iter() {
+            if let Some(src) = state_dict.get(key) {
+                // `to_vec` first: `src` may share storage with `dst`.
+                let values = src.to_vec();
+                dst.copy_from_slice(&values);
+            }
+        }
+        Ok(IncompatibleKeys {
+            missing_keys: missing,
+            unexpected_keys: unexpected,
+        })
+    }
+
+    /// The module as PyTorch prints it (`print(model)`):
+    ///
+    /// ```text
+    /// Sequential(
+    ///   (0): Linear(in_features=4, out_features=3, bias=True)
+    ///   (1): ReLU()
+    /// )
+    /// ```
+    fn repr(&self) -> String {
+        let children = self.named_children();
+        let extra = self.extra_repr();
+        if children.is_empty() {
+            return format!("{}({extra})", self.type_name());
+        }
+        let mut out = format!("{}(\n", self.type_name());
+        if !extra.is_empty() {
+            out += &format!("  {extra}\n");
+        }
+        for (name, child) in children {
+            out += &format!("  ({name}): {}\n", child.repr().replace('\n', "\n  "));
+        }
+        out + ")"
+    }
+}
+
+/// The name of the module that owns a parameter: `"a.0.weight"` -> `"a.0"`.
+fn module_of(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(owner, _)| owner)
+}
+
+/// Prefix each name with `prefix.`: how a parent names its child's parameters.
+/// For a model that has parameters of its own as well as children:
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::{prefixed, Linear, Module};
+///
+/// struct Scaled { scale: Tensor, body: Linear }
+/// impl Module for Scaled {
+///     fn forward(&self, x: &Tensor) -> Tensor { self.body.forward(x).mul(&self.scale) }
+///     fn named_parameters(&self) -> Vec<(String, Tensor)> {
+///         let mut named = vec![("scale".to_string(), self.scale.clone())];
+///         named.extend(prefixed("body", self.body.named_parameters()));
+///         named
+///     }
+/// }
+/// let m = Scaled { scale: Tensor::ones(&[2]).requires_grad_(true), body: Linear::new(3, 2) };
+/// assert_eq!(m.named_parameters()[1].0, "body.weight");
+/// ```
+pub fn prefixed(prefix: &str, named: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    named
+        .into_iter()
+        .map(|(name, t)| (format!("{prefix}.{name}"), t))
+        .collect()
+}
+
+/// Keys skipped by a non-strict [`Module::load_state_dict`] (PyTorch's
+/// `_IncompatibleKeys`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IncompatibleKeys {
+    /// Keys of the module that the state dict did not have (left unchanged).
+    pub missing_keys: Vec<String>,
+    /// Keys of the state dict that the module does not have (ignored).
+    pub unexpected_keys: Vec<String>,
+}
+
+/// Named tensors in order: a model's parameters and buffers, or a checkpoint's
+/// contents (PyTorch's `state_dict()`, an ordered dict).
+#[derive(Clone, Default)]
+pub struct StateDict {
+    entries: Vec<(String, Tensor)>,
+}
+
+impl StateDict {
+    pub fn new() -> StateDict {
+        StateDict::default()
+    }
+
+    /// Add `tensor` under `name`, replacing (in place, keeping its position)
+    /// any tensor already there.
+    pub fn insert(&mut self, name: impl Into<String>, tensor: Tensor) {
+        let name = name.into();
+        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = tensor,
+            None => self.entries.push((name, tensor)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.entries.iter().map(|(n, t)| (n.as_str(), t))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl FromIterator<(String, Tensor)> for StateDict {
+    fn from_iter<I: IntoIterator<Item = (String, Tensor)>>(iter: I) -> StateDict {
+        let mut sd = StateDict::new();
+        for (name, t) in iter {
+            sd.insert(name, t);
+        }
+        sd
+    }
+}
+
+impl IntoIterator for StateDict {
+    type Item = (String, Tensor);
+    type IntoIter = std::vec::IntoIter<(String, Tensor)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl fmt::Debug for StateDict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(n, t)| (n, t.shape())))
+            .finish()
+    }
+}
