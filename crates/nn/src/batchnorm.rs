@@ -89,7 +89,11 @@ impl Module for BatchNorm1d {
         // Statistics per feature broadcast against x: [1, C] or [1, C, 1].
         let stat_shape: Vec<usize> = (0..x.dims()).map(|d| if d == 1 { c } else { 1 }).collect();
         let per_feature_mean = |t: &Tensor| {
-            let t = if t.dims() == 3 { t.mean_dim(2, true) } else { t.clone() };
+            let t = if t.dims() == 3 {
+                t.mean_dim(2, true)
+            } else {
+                t.clone()
+            };
             t.mean_dim(0, true)
         };
         let (centered, std) = if self.training.load(Ordering::Relaxed) {
@@ -128,7 +132,10 @@ impl Module for BatchNorm1d {
         vec![
             ("running_mean".to_string(), self.running_mean.clone()),
             ("running_var".to_string(), self.running_var.clone()),
-            ("num_batches_tracked".to_string(), self.num_batches_tracked.clone()),
+            (
+                "num_batches_tracked".to_string(),
+                self.num_batches_tracked.clone(),
+            ),
         ]
     }
 

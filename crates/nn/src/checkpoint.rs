@@ -2,8 +2,8 @@
 //! `safetensors.torch.save_file` / `load_file`, and the one error type of
 //! checkpoints and state dicts.
 
-use std::collections::{BTreeMap, HashMap};
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -21,33 +21,66 @@ pub enum CheckpointError {
     /// The file does not exist.
     NotFound { path: PathBuf },
     /// Reading or writing failed (`action` is "read" or "write").
-    Io { path: PathBuf, action: &'static str, source: io::Error },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
     /// Not a valid safetensors file: truncated, corrupt header, bad offsets…
-    Format { path: PathBuf, source: SafeTensorError },
+    Format {
+        path: PathBuf,
+        source: SafeTensorError,
+    },
     /// A tensor of a dtype that is not converted to f32 (BOOL, U8, F8, …).
-    UnsupportedDtype { path: PathBuf, key: String, dtype: String },
+    UnsupportedDtype {
+        path: PathBuf,
+        key: String,
+        dtype: String,
+    },
     /// A value that f32 cannot hold: an F64 beyond f32's range, or an
     /// integer beyond 2^24 (not exact in f32).
-    OutOfF32Range { path: PathBuf, key: String, dtype: String, value: f64 },
+    OutOfF32Range {
+        path: PathBuf,
+        key: String,
+        dtype: String,
+        value: f64,
+    },
     /// `load_state_dict(strict)`: keys of the module not in the state dict.
     MissingKeys { keys: Vec<String> },
     /// `load_state_dict(strict)`: keys of the state dict not in the module.
     UnexpectedKeys { keys: Vec<String> },
     /// `load_state_dict`: a tensor whose shape differs from the module's.
-    ShapeMismatch { key: String, expected: Vec<usize>, found: Vec<usize> },
+    ShapeMismatch {
+        key: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
 }
 
 impl fmt::Display for CheckpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use CheckpointError::*;
-        let quoted = |keys: &[String]| keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ");
+        let quoted = |keys: &[String]| {
+            keys.iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
             NotFound { path } => write!(f, "checkpoint {} does not exist", path.display()),
-            Io { path, action, source } => {
+            Io {
+                path,
+                action,
+                source,
+            } => {
                 write!(f, "cannot {action} checkpoint {}: {source}", path.display())
             }
             Format { path, source } => {
-                write!(f, "{} is not a valid safetensors file: {source}", path.display())
+                write!(
+                    f,
+                    "{} is not a valid safetensors file: {source}",
+                    path.display()
+                )
             }
             UnsupportedDtype { path, key, dtype } => write!(
                 f,
@@ -55,7 +88,12 @@ impl fmt::Display for CheckpointError {
                  (F32 is loaded as is; F16, BF16, F64, I32 and I64 are converted to f32)",
                 path.display()
             ),
-            OutOfF32Range { path, key, dtype, value } => write!(
+            OutOfF32Range {
+                path,
+                key,
+                dtype,
+                value,
+            } => write!(
                 f,
                 "{}: tensor {key:?} of dtype {dtype} holds {value}, which f32 cannot represent \
                  (integers up to 2^24, finite values up to {:e})",
@@ -63,8 +101,14 @@ impl fmt::Display for CheckpointError {
                 f32::MAX
             ),
             MissingKeys { keys } => write!(f, "missing key(s) in state_dict: {}", quoted(keys)),
-            UnexpectedKeys { keys } => write!(f, "unexpected key(s) in state_dict: {}", quoted(keys)),
-            ShapeMismatch { key, expected, found } => write!(
+            UnexpectedKeys { keys } => {
+                write!(f, "unexpected key(s) in state_dict: {}", quoted(keys))
+            }
+            ShapeMismatch {
+                key,
+                expected,
+                found,
+            } => write!(
                 f,
                 "size mismatch for {key}: copying a tensor of shape {found:?} from the checkpoint, \
                  the shape in the current model is {expected:?}"
@@ -100,7 +144,10 @@ impl std::error::Error for CheckpointError {
 /// assert_eq!(loaded.get("weight").unwrap().to_vec(), layer.weight().to_vec());
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save_safetensors(path: impl AsRef<Path>, state_dict: &StateDict) -> Result<(), CheckpointError> {
+pub fn save_safetensors(
+    path: impl AsRef<Path>,
+    state_dict: &StateDict,
+) -> Result<(), CheckpointError> {
     save_safetensors_with_metadata(path, state_dict, &BTreeMap::new())
 }
 
@@ -114,14 +161,25 @@ pub fn save_safetensors_with_metadata(
     let path = path.as_ref();
     let tensors = state_dict.iter().map(|(name, t)| {
         let bytes: Vec<u8> = t.with_data(|d| d.iter().flat_map(|v| v.to_le_bytes()).collect());
-        (name.to_string(), F32Bytes { shape: t.shape().to_vec(), bytes })
+        (
+            name.to_string(),
+            F32Bytes {
+                shape: t.shape().to_vec(),
+                bytes,
+            },
+        )
     });
-    let info: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-    let bytes = safetensors::serialize(tensors, info).map_err(|source| CheckpointError::Format {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+    let bytes =
+        safetensors::serialize(tensors, info).map_err(|source| CheckpointError::Format {
+            path: path.to_path_buf(),
+            source,
+        })?;
     write_atomically(path, &bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         action: "write",
@@ -207,10 +265,19 @@ pub fn load_safetensors_with_metadata(
 ) -> Result<(StateDict, BTreeMap<String, String>), CheckpointError> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => CheckpointError::NotFound { path: path.to_path_buf() },
-        _ => CheckpointError::Io { path: path.to_path_buf(), action: "read", source },
+        io::ErrorKind::NotFound => CheckpointError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => CheckpointError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source,
+        },
     })?;
-    let format = |source| CheckpointError::Format { path: path.to_path_buf(), source };
+    let format = |source| CheckpointError::Format {
+        path: path.to_path_buf(),
+        source,
+    };
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(format)?;
     let file = SafeTensors::deserialize(&bytes).map_err(format)?;
     let mut state_dict = StateDict::new();
@@ -219,15 +286,27 @@ pub fn load_safetensors_with_metadata(
         let values = to_f32(view.dtype(), view.data()).map_err(|bad| {
             let dtype = format!("{:?}", view.dtype());
             match bad {
-                None => CheckpointError::UnsupportedDtype { path: path.to_path_buf(), key: key.clone(), dtype },
-                Some(value) => {
-                    CheckpointError::OutOfF32Range { path: path.to_path_buf(), key: key.clone(), dtype, value }
-                }
+                None => CheckpointError::UnsupportedDtype {
+                    path: path.to_path_buf(),
+                    key: key.clone(),
+                    dtype,
+                },
+                Some(value) => CheckpointError::OutOfF32Range {
+                    path: path.to_path_buf(),
+                    key: key.clone(),
+                    dtype,
+                    value,
+                },
             }
         })?;
         state_dict.insert(key, Tensor::from_vec(values, view.shape()));
     }
-    let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
+    let metadata = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     Ok((state_dict, metadata))
 }
 
@@ -236,7 +315,9 @@ pub fn load_safetensors_with_metadata(
 fn to_f32(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, Option<f64>> {
     // The safetensors crate checked that `bytes` holds exactly shape × size.
     fn words<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
-        bytes.chunks_exact(N).map(|c| c.try_into().expect("chunk of N bytes"))
+        bytes
+            .chunks_exact(N)
+            .map(|c| c.try_into().expect("chunk of N bytes"))
     }
     const EXACT_INT: i64 = 1 << 24;
     let int = |v: i64| {
@@ -248,16 +329,28 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, Option<f64>> {
     };
     match dtype {
         Dtype::F32 => Ok(words::<4>(bytes).map(f32::from_le_bytes).collect()),
-        Dtype::F16 => Ok(words::<2>(bytes).map(|w| f16_to_f32(u16::from_le_bytes(w))).collect()),
+        Dtype::F16 => Ok(words::<2>(bytes)
+            .map(|w| f16_to_f32(u16::from_le_bytes(w)))
+            .collect()),
         Dtype::BF16 => Ok(words::<2>(bytes)
             .map(|w| f32::from_bits((u16::from_le_bytes(w) as u32) << 16))
             .collect()),
         Dtype::F64 => words::<8>(bytes)
             .map(f64::from_le_bytes)
-            .map(|v| if v.is_finite() && !(v as f32).is_finite() { Err(Some(v)) } else { Ok(v as f32) })
+            .map(|v| {
+                if v.is_finite() && !(v as f32).is_finite() {
+                    Err(Some(v))
+                } else {
+                    Ok(v as f32)
+                }
+            })
             .collect(),
-        Dtype::I32 => words::<4>(bytes).map(|w| int(i32::from_le_bytes(w) as i64)).collect(),
-        Dtype::I64 => words::<8>(bytes).map(|w| int(i64::from_le_bytes(w))).collect(),
+        Dtype::I32 => words::<4>(bytes)
+            .map(|w| int(i32::from_le_bytes(w) as i64))
+            .collect(),
+        Dtype::I64 => words::<8>(bytes)
+            .map(|w| int(i64::from_le_bytes(w)))
+            .collect(),
         _ => Err(None),
     }
 }
@@ -309,8 +402,14 @@ mod tests {
     fn integers_convert_only_when_exact() {
         let ok = to_f32(Dtype::I64, &16_777_216i64.to_le_bytes()).unwrap();
         assert_eq!(ok, vec![16_777_216.0]);
-        assert_eq!(to_f32(Dtype::I64, &16_777_217i64.to_le_bytes()), Err(Some(16_777_217.0)));
-        assert_eq!(to_f32(Dtype::F64, &1e300f64.to_le_bytes()), Err(Some(1e300)));
+        assert_eq!(
+            to_f32(Dtype::I64, &16_777_217i64.to_le_bytes()),
+            Err(Some(16_777_217.0))
+        );
+        assert_eq!(
+            to_f32(Dtype::F64, &1e300f64.to_le_bytes()),
+            Err(Some(1e300))
+        );
         assert_eq!(to_f32(Dtype::U8, &[1, 2]), Err(None));
     }
 }

@@ -33,7 +33,9 @@ impl FromStr for Reduction {
             "mean" => Ok(Reduction::Mean),
             "sum" => Ok(Reduction::Sum),
             "none" => Ok(Reduction::None),
-            _ => Err(format!("unknown reduction {s:?}: expected \"mean\", \"sum\" or \"none\"")),
+            _ => Err(format!(
+                "unknown reduction {s:?}: expected \"mean\", \"sum\" or \"none\""
+            )),
         }
     }
 }
@@ -114,7 +116,9 @@ pub fn cross_entropy(
                 "cross_entropy: ignore_index is not supported for class-probability targets"
             );
             let target = if eps > 0.0 {
-                target.mul_scalar(1.0 - eps).add_scalar(eps / classes as f32)
+                target
+                    .mul_scalar(1.0 - eps)
+                    .add_scalar(eps / classes as f32)
             } else {
                 target.clone()
             };
@@ -139,7 +143,8 @@ pub fn cross_entropy(
         // -Σ_c weight[c] * logp[i, c] for each element not ignored.
         let smooth = weighted.sum_dim(1, false).mul_mask(&picked.neg_valid);
         let smooth = reduce(smooth, reduction, picked.total_weight);
-        nll.mul_scalar(1.0 - eps).add(&smooth.mul_scalar(eps / classes as f32))
+        nll.mul_scalar(1.0 - eps)
+            .add(&smooth.mul_scalar(eps / classes as f32))
     })
 }
 
@@ -170,7 +175,10 @@ fn with_batch_dim(
     reduction: Reduction,
     f: impl FnOnce(&Tensor, &Tensor) -> Tensor,
 ) -> Tensor {
-    assert!(input.dims() >= 1, "loss: input must have a class dim, got shape []");
+    assert!(
+        input.dims() >= 1,
+        "loss: input must have a class dim, got shape []"
+    );
     if input.dims() > 1 {
         return f(input, target);
     }
@@ -189,7 +197,9 @@ fn class_weight(op: &str, w: &Tensor, input: &Tensor) -> Tensor {
         "{op}: weight of shape {:?} for {classes} classes: expected [{classes}]",
         w.shape()
     );
-    let shape: Vec<usize> = (0..input.dims()).map(|d| if d == 1 { classes } else { 1 }).collect();
+    let shape: Vec<usize> = (0..input.dims())
+        .map(|d| if d == 1 { classes } else { 1 })
+        .collect();
     w.reshape(&shape)
 }
 
@@ -246,9 +256,15 @@ fn pick_targets(
     // gather needs an index of logp's rank: [N, 1, d…]; ignored rows pick class 0.
     let index: Vec<f32> = picks.iter().map(|p| p.unwrap_or(0) as f32).collect();
     let index = Tensor::from_vec(index, target.shape()).unsqueeze(1);
-    let neg_weights: Vec<f32> = picks.iter().map(|p| p.map_or(0.0, |c| -class_weights[c])).collect();
+    let neg_weights: Vec<f32> = picks
+        .iter()
+        .map(|p| p.map_or(0.0, |c| -class_weights[c]))
+        .collect();
     let total_weight = -neg_weights.iter().sum::<f32>();
-    let neg_valid: Vec<f32> = picks.iter().map(|p| if p.is_some() { -1.0 } else { 0.0 }).collect();
+    let neg_valid: Vec<f32> = picks
+        .iter()
+        .map(|p| if p.is_some() { -1.0 } else { 0.0 })
+        .collect();
     let losses = logp
         .gather(1, &index)
         .squeeze(1)

@@ -47,7 +47,11 @@ impl Linear {
     ) -> Linear {
         // PyTorch: kaiming_uniform_(a=sqrt(5)) gives bound = sqrt(6 / ((1 + 5) * fan_in))
         // = 1/sqrt(fan_in); the bias uses the same bound (0 when fan_in is 0).
-        let bound = if in_features > 0 { 1.0 / (in_features as f32).sqrt() } else { 0.0 };
+        let bound = if in_features > 0 {
+            1.0 / (in_features as f32).sqrt()
+        } else {
+            0.0
+        };
         let weight = Tensor::rand_uniform(&[out_features, in_features], -bound, bound, generator)
             .requires_grad_(true);
         let bias = bias.then(|| {
@@ -237,9 +241,18 @@ impl Module for Dropout {
         // Keep with probability 1-p; p = 1 drops everything (scale unused).
         let keep = 1.0 - self.p;
         let scale = if keep > 0.0 { 1.0 / keep } else { 0.0 };
-        let mut g = self.generator.lock().expect("dropout generator lock poisoned");
+        let mut g = self
+            .generator
+            .lock()
+            .expect("dropout generator lock poisoned");
         let mask: Vec<f32> = (0..x.numel())
-            .map(|_| if g.uniform(0.0, 1.0) < keep { scale } else { 0.0 })
+            .map(|_| {
+                if g.uniform(0.0, 1.0) < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
             .collect();
         x.mul_mask(&Tensor::from_vec(mask, x.shape()))
     }

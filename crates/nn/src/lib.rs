@@ -37,8 +37,8 @@ mod sequential;
 
 pub use batchnorm::BatchNorm1d;
 pub use checkpoint::{
-    load_safetensors, load_safetensors_with_metadata, save_safetensors, save_safetensors_with_metadata,
-    CheckpointError,
+    load_safetensors, load_safetensors_with_metadata, save_safetensors,
+    save_safetensors_with_metadata, CheckpointError,
 };
 pub use functional::Reduction;
 pub use layers::{Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Softmax};

@@ -111,7 +111,13 @@ impl NLLLoss {
     }
 
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
-        functional::nll_loss(input, target, self.weight.as_ref(), self.ignore_index, self.reduction)
+        functional::nll_loss(
+            input,
+            target,
+            self.weight.as_ref(),
+            self.ignore_index,
+            self.reduction,
+        )
     }
 }
 

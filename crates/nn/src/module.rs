@@ -102,7 +102,10 @@ pub trait Module: Send + Sync {
 
     /// The parameters without their names (`model.parameters()`).
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Training mode (`model.train()`): Dropout drops, BatchNorm uses batch statistics.

@@ -23,8 +23,8 @@ impl Sequential {
         Sequential { layers }
     }
 
-    /// Append a layer (builder style).
-    pub fn add(mut self, layer: impl Module + 'static) -> Sequential {
+    /// Append a layer, builder style (`seq.append(layer)` in PyTorch).
+    pub fn append(mut self, layer: impl Module + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
     }

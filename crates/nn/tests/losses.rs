@@ -18,14 +18,20 @@ fn ln(x: f64) -> f64 {
 fn assert_close(what: &str, got: &[f32], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!((g as f64 - w).abs() <= 1e-6 * w.abs().max(1.0), "{what}[{i}]: got {g}, expected {w}");
+        assert!(
+            (g as f64 - w).abs() <= 1e-6 * w.abs().max(1.0),
+            "{what}[{i}]: got {g}, expected {w}"
+        );
     }
 }
 
 /// Rows with softmax [1/6, 1/3, 1/2], [1/3, 1/3, 1/3], [1/2, 1/6, 1/3], [1/3, 1/3, 1/3].
 fn logits() -> Tensor {
     let (l2, l3) = (LN2 as f32, 3f32.ln());
-    Tensor::from_vec(vec![0.0, l2, l3, 0.0, 0.0, 0.0, l3, 0.0, l2, 0.0, 0.0, 0.0], &[4, 3])
+    Tensor::from_vec(
+        vec![0.0, l2, l3, 0.0, 0.0, 0.0, l3, 0.0, l2, 0.0, 0.0, 0.0],
+        &[4, 3],
+    )
 }
 
 /// Targets 2, 0, 1 and an ignored one (PyTorch's default ignore_index, -100).
@@ -76,7 +82,9 @@ fn ignore_index_can_be_a_real_class() {
     // ignore_index = 1: rows whose target is 1 are skipped. Targets 2, 0, 1, 1:
     // row 0 -> ln 2, row 1 -> ln 3, rows 2 and 3 ignored; mean over 2 rows.
     let t = Tensor::from_vec(vec![2.0, 0.0, 1.0, 1.0], &[4]);
-    let loss = NLLLoss::new().ignore_index(1).forward(&logits().log_softmax(1), &t);
+    let loss = NLLLoss::new()
+        .ignore_index(1)
+        .forward(&logits().log_softmax(1), &t);
     assert_close("mean", &loss.to_vec(), &[(LN2 + ln(3.0)) / 2.0]);
     let sum = cross_entropy(&logits(), &t, None, 1, Reduction::Sum, 0.0);
     assert_close("sum", &sum.to_vec(), &[LN2 + ln(3.0)]);
@@ -86,8 +94,15 @@ fn ignore_index_can_be_a_real_class() {
 fn mean_of_only_ignored_targets_is_nan_as_in_pytorch() {
     // 0 / 0: PyTorch returns nan for a mean over no element.
     let t = Tensor::from_vec(vec![-100.0; 4], &[4]);
-    assert!(cross_entropy(&logits(), &t, None, -100, Reduction::Mean, 0.0).item().is_nan());
-    assert_eq!(cross_entropy(&logits(), &t, None, -100, Reduction::Sum, 0.0).item(), 0.0);
+    assert!(
+        cross_entropy(&logits(), &t, None, -100, Reduction::Mean, 0.0)
+            .item()
+            .is_nan()
+    );
+    assert_eq!(
+        cross_entropy(&logits(), &t, None, -100, Reduction::Sum, 0.0).item(),
+        0.0
+    );
 }
 
 #[test]
@@ -107,7 +122,11 @@ fn label_smoothing_with_weight_and_ignore_index() {
         0.5 * LN2 + 2.0 * ln(6.0) + ln(3.0),
         0.0,
     ];
-    let none: Vec<f64> = nll.iter().zip(&smooth).map(|(n, s)| (1.0 - eps) * n + eps / 3.0 * s).collect();
+    let none: Vec<f64> = nll
+        .iter()
+        .zip(&smooth)
+        .map(|(n, s)| (1.0 - eps) * n + eps / 3.0 * s)
+        .collect();
     let sum: f64 = none.iter().sum();
     let ce = |r| cross_entropy(&logits(), &targets(), Some(&weight()), -100, r, eps as f32);
     assert_close("none", &ce(Reduction::None).to_vec(), &none);
@@ -126,13 +145,25 @@ fn class_probability_targets() {
     let t = Tensor::from_vec(vec![0.25, 0.75, 1.0, 0.0], &[2, 2]);
     let w = Tensor::from_vec(vec![2.0, 1.0], &[2]);
     let ce = |r, eps| cross_entropy(&x, &t, Some(&w), -100, r, eps);
-    assert_close("none", &ce(Reduction::None, 0.0).to_vec(), &[1.25 * LN2, 4.0 * LN2]);
-    assert_close("mean", &ce(Reduction::Mean, 0.0).to_vec(), &[5.25 * LN2 / 2.0]);
+    assert_close(
+        "none",
+        &ce(Reduction::None, 0.0).to_vec(),
+        &[1.25 * LN2, 4.0 * LN2],
+    );
+    assert_close(
+        "mean",
+        &ce(Reduction::Mean, 0.0).to_vec(),
+        &[5.25 * LN2 / 2.0],
+    );
     // ε = 0.2, C = 2: targets become t * 0.8 + 0.1 = [0.3, 0.7] and [0.9, 0.1]:
     //   row 0: (2 * 0.3 + 0.7) ln 2 = 1.3 ln 2
     //   row 1: 2 * 0.9 * ln 4 - 0.1 * ln(3/4) = 3.6 ln 2 - 0.1 ln 0.75
     let row1 = 3.6 * LN2 - 0.1 * ln(0.75);
-    assert_close("smoothed", &ce(Reduction::Sum, 0.2).to_vec(), &[1.3 * LN2 + row1]);
+    assert_close(
+        "smoothed",
+        &ce(Reduction::Sum, 0.2).to_vec(),
+        &[1.3 * LN2 + row1],
+    );
 }
 
 #[test]
@@ -145,21 +176,35 @@ fn one_hot_probabilities_equal_class_indices() {
     for eps in [0.0, 0.25] {
         let a = cross_entropy(&x, &idx, None, -100, Reduction::None, eps).to_vec();
         let b = cross_entropy(&x, &onehot, None, -100, Reduction::None, eps).to_vec();
-        assert_close("one-hot", &a, &b.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        assert_close(
+            "one-hot",
+            &a,
+            &b.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        );
     }
 }
 
 #[test]
 fn spatial_targets_equal_the_flattened_loss() {
     // [N, C, d] logits with [N, d] targets are [N*d, C] rows with [N*d] targets.
-    let x = Tensor::from_vec((0..12).map(|i| (i as f32 * 0.37).sin()).collect(), &[2, 3, 2]);
+    let x = Tensor::from_vec(
+        (0..12).map(|i| (i as f32 * 0.37).sin()).collect(),
+        &[2, 3, 2],
+    );
     let t = Tensor::from_vec(vec![0.0, 2.0, 1.0, -100.0], &[2, 2]);
     let w = weight();
     let rows = x.permute(&[0, 2, 1]).contiguous().reshape(&[4, 3]);
     for r in [Reduction::None, Reduction::Mean] {
         let a = cross_entropy(&x, &t, Some(&w), -100, r, 0.1);
         let b = cross_entropy(&rows, &t.reshape(&[4]), Some(&w), -100, r, 0.1);
-        assert_eq!(a.shape(), if r == Reduction::None { &[2, 2][..] } else { &[][..] });
+        assert_eq!(
+            a.shape(),
+            if r == Reduction::None {
+                &[2, 2][..]
+            } else {
+                &[][..]
+            }
+        );
         let want: Vec<f64> = b.to_vec().iter().map(|&v| v as f64).collect();
         assert_close("spatial", &a.to_vec(), &want);
     }
@@ -177,23 +222,67 @@ fn unbatched_input_has_no_batch_dim() {
 #[test]
 fn gradients_agree_with_finite_differences() {
     let x = Tensor::from_vec((0..12).map(|i| (i as f32 * 0.71).cos()).collect(), &[4, 3]);
-    gradcheck(|t| cross_entropy(&t[0], &targets(), Some(&weight()), -100, Reduction::Mean, 0.2), &[x.clone()])
-        .unwrap();
-    let probs = Tensor::from_vec(vec![0.2, 0.3, 0.5, 1.0, 0.0, 0.0, 0.1, 0.1, 0.8, 0.4, 0.4, 0.2], &[4, 3]);
-    gradcheck(|t| cross_entropy(&t[0], &probs, Some(&weight()), -100, Reduction::Sum, 0.1), &[x.clone()]).unwrap();
-    gradcheck(|t| nll_loss(&t[0].log_softmax(1), &targets(), None, -100, Reduction::Mean), &[x]).unwrap();
+    gradcheck(
+        |t| {
+            cross_entropy(
+                &t[0],
+                &targets(),
+                Some(&weight()),
+                -100,
+                Reduction::Mean,
+                0.2,
+            )
+        },
+        std::slice::from_ref(&x),
+    )
+    .unwrap();
+    let probs = Tensor::from_vec(
+        vec![0.2, 0.3, 0.5, 1.0, 0.0, 0.0, 0.1, 0.1, 0.8, 0.4, 0.4, 0.2],
+        &[4, 3],
+    );
+    gradcheck(
+        |t| cross_entropy(&t[0], &probs, Some(&weight()), -100, Reduction::Sum, 0.1),
+        std::slice::from_ref(&x),
+    )
+    .unwrap();
+    gradcheck(
+        |t| {
+            nll_loss(
+                &t[0].log_softmax(1),
+                &targets(),
+                None,
+                -100,
+                Reduction::Mean,
+            )
+        },
+        &[x],
+    )
+    .unwrap();
 }
 
 #[test]
 #[should_panic(expected = "cross_entropy: target 3 at index 1 is not a class index in [0, 3)")]
 fn target_out_of_range_panics() {
-    cross_entropy(&logits(), &Tensor::from_vec(vec![0.0, 3.0, 0.0, 0.0], &[4]), None, -100, Reduction::Mean, 0.0);
+    cross_entropy(
+        &logits(),
+        &Tensor::from_vec(vec![0.0, 3.0, 0.0, 0.0], &[4]),
+        None,
+        -100,
+        Reduction::Mean,
+        0.0,
+    );
 }
 
 #[test]
 #[should_panic(expected = "target 0.5 at index 0 is not a class index")]
 fn fractional_target_panics() {
-    nll_loss(&logits(), &Tensor::from_vec(vec![0.5, 0.0, 0.0, 0.0], &[4]), None, -100, Reduction::Sum);
+    nll_loss(
+        &logits(),
+        &Tensor::from_vec(vec![0.5, 0.0, 0.0, 0.0], &[4]),
+        None,
+        -100,
+        Reduction::Sum,
+    );
 }
 
 #[test]
@@ -206,5 +295,12 @@ fn weight_of_wrong_size_panics() {
 #[test]
 #[should_panic(expected = "target of shape [3] for input of shape [4, 3]")]
 fn target_of_wrong_shape_panics() {
-    cross_entropy(&logits(), &Tensor::zeros(&[3]), None, -100, Reduction::Mean, 0.0);
+    cross_entropy(
+        &logits(),
+        &Tensor::zeros(&[3]),
+        None,
+        -100,
+        Reduction::Mean,
+        0.0,
+    );
 }

@@ -4,8 +4,8 @@ use autograd::gradcheck::gradcheck;
 use autograd::{Generator, Tensor};
 use nn::models::NeuralNetwork;
 use nn::{
-    sequential, BatchNorm1d, CheckpointError, Dropout, Flatten, Identity, Linear, LogSoftmax, Module, ReLU,
-    Sequential, Softmax, StateDict,
+    sequential, BatchNorm1d, CheckpointError, Dropout, Flatten, Identity, Linear, LogSoftmax,
+    Module, ReLU, Sequential, Softmax, StateDict,
 };
 
 fn names(named: Vec<(String, Tensor)>) -> Vec<String> {
@@ -15,8 +15,11 @@ fn names(named: Vec<(String, Tensor)>) -> Vec<String> {
 #[test]
 fn tutorial_model_has_pytorch_names_and_shapes() {
     let model = NeuralNetwork::new();
-    let got: Vec<(String, Vec<usize>)> =
-        model.named_parameters().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+    let got: Vec<(String, Vec<usize>)> = model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, t)| (n, t.shape().to_vec()))
+        .collect();
     // print([(n, p.shape) for n, p in model.named_parameters()]) in the tutorial.
     let want = [
         ("linear_relu_stack.0.weight", vec![512, 784]),
@@ -27,7 +30,10 @@ fn tutorial_model_has_pytorch_names_and_shapes() {
         ("linear_relu_stack.4.bias", vec![10]),
     ];
     assert_eq!(got, want.map(|(n, s)| (n.to_string(), s)));
-    assert!(model.parameters().iter().all(|p| p.requires_grad() && p.is_leaf()));
+    assert!(model
+        .parameters()
+        .iter()
+        .all(|p| p.requires_grad() && p.is_leaf()));
     let logits = model.forward(&Tensor::rand(&[3, 1, 28, 28]));
     assert_eq!(logits.shape(), [3, 10]);
 }
@@ -60,7 +66,10 @@ fn linear_init_is_pytorch_uniform_and_seeded() {
     let mean = w.iter().sum::<f32>() / w.len() as f32;
     let var = w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
     assert!(mean.abs() < 0.01 * bound, "mean {mean}");
-    assert!((var / (bound * bound / 3.0) - 1.0).abs() < 0.03, "variance {var}");
+    assert!(
+        (var / (bound * bound / 3.0) - 1.0).abs() < 0.03,
+        "variance {var}"
+    );
     let b = layer.bias().unwrap().to_vec();
     assert!(b.iter().all(|v| v.abs() <= bound) && b.iter().any(|v| v.abs() > bound / 2.0));
     // Same seed, same layer (the default generator: tests/seeding.rs).
@@ -73,14 +82,22 @@ fn linear_init_is_pytorch_uniform_and_seeded() {
 fn linear_computes_x_wt_plus_b() {
     let layer = Linear::new(2, 2);
     let sd: StateDict = [
-        ("weight".to_string(), Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])),
+        (
+            "weight".to_string(),
+            Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]),
+        ),
         ("bias".to_string(), Tensor::from_vec(vec![0.5, -0.5], &[2])),
     ]
     .into_iter()
     .collect();
     layer.load_state_dict(&sd, true).unwrap();
     // [1, 1] @ [[1, 3], [2, 4]] + [0.5, -0.5] = [3.5, 6.5]
-    assert_eq!(layer.forward(&Tensor::from_vec(vec![1.0, 1.0], &[1, 2])).to_vec(), vec![3.5, 6.5]);
+    assert_eq!(
+        layer
+            .forward(&Tensor::from_vec(vec![1.0, 1.0], &[1, 2]))
+            .to_vec(),
+        vec![3.5, 6.5]
+    );
 }
 
 #[test]
@@ -98,7 +115,11 @@ fn parameter_handles_share_storage_with_the_module() {
 #[test]
 fn zero_grad_clears_every_gradient() {
     let model = sequential![Linear::new(3, 4), ReLU, Linear::new(4, 2)];
-    model.forward(&Tensor::ones(&[2, 3])).sum().backward().unwrap();
+    model
+        .forward(&Tensor::ones(&[2, 3]))
+        .sum()
+        .backward()
+        .unwrap();
     assert!(model.parameters().iter().all(|p| p.grad().is_some()));
     model.zero_grad();
     assert!(model.parameters().iter().all(|p| p.grad().is_none()));
@@ -140,10 +161,16 @@ fn dropout_masks_in_training_only() {
     // eval() reaches a Dropout nested two levels down; train() turns it back on.
     let model = sequential![Identity, sequential![Dropout::new(0.5)]];
     model.eval();
-    assert_eq!(model.forward(&Tensor::ones(&[100])).to_vec(), vec![1.0; 100]);
+    assert_eq!(
+        model.forward(&Tensor::ones(&[100])).to_vec(),
+        vec![1.0; 100]
+    );
     model.train();
     assert!(model.forward(&Tensor::ones(&[100])).to_vec().contains(&0.0));
-    assert_eq!(Dropout::new(1.0).forward(&Tensor::ones(&[5])).to_vec(), vec![0.0; 5]);
+    assert_eq!(
+        Dropout::new(1.0).forward(&Tensor::ones(&[5])).to_vec(),
+        vec![0.0; 5]
+    );
 }
 
 #[test]
@@ -160,7 +187,12 @@ fn batchnorm_normalises_and_tracks_like_pytorch() {
     let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[2, 2]);
     let eps = 1e-5f32;
     let y = bn.forward(&x).to_vec();
-    let want = [-1.0 / (1.0 + eps).sqrt(), -2.0 / (4.0 + eps).sqrt(), 1.0 / (1.0 + eps).sqrt(), 2.0 / (4.0 + eps).sqrt()];
+    let want = [
+        -1.0 / (1.0 + eps).sqrt(),
+        -2.0 / (4.0 + eps).sqrt(),
+        1.0 / (1.0 + eps).sqrt(),
+        2.0 / (4.0 + eps).sqrt(),
+    ];
     for (g, w) in y.iter().zip(want) {
         assert!((g - w).abs() < 1e-6, "{y:?}");
     }
@@ -168,28 +200,54 @@ fn batchnorm_normalises_and_tracks_like_pytorch() {
     let sd = bn.state_dict();
     assert_eq!(
         sd.keys().collect::<Vec<_>>(),
-        ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+        [
+            "weight",
+            "bias",
+            "running_mean",
+            "running_var",
+            "num_batches_tracked"
+        ]
     );
     let close = |t: &Tensor, w: &[f32]| t.to_vec().iter().zip(w).all(|(a, b)| (a - b).abs() < 1e-6);
-    assert!(close(bn.running_mean(), &[0.2, 0.4]), "{:?}", bn.running_mean());
-    assert!(close(bn.running_var(), &[1.1, 1.7]), "{:?}", bn.running_var());
+    assert!(
+        close(bn.running_mean(), &[0.2, 0.4]),
+        "{:?}",
+        bn.running_mean()
+    );
+    assert!(
+        close(bn.running_var(), &[1.1, 1.7]),
+        "{:?}",
+        bn.running_var()
+    );
     assert_eq!(sd.get("num_batches_tracked").unwrap().to_vec(), vec![1.0]);
-    assert_eq!(sd.get("num_batches_tracked").unwrap().shape(), [] as [usize; 0]);
+    assert_eq!(
+        sd.get("num_batches_tracked").unwrap().shape(),
+        [] as [usize; 0]
+    );
 
     // Eval mode uses the running statistics and leaves them alone.
     bn.eval();
-    let y = bn.forward(&Tensor::from_vec(vec![0.2, 0.4], &[1, 2])).to_vec();
+    let y = bn
+        .forward(&Tensor::from_vec(vec![0.2, 0.4], &[1, 2]))
+        .to_vec();
     assert!(y.iter().all(|v| v.abs() < 1e-6));
-    let y = bn.forward(&Tensor::from_vec(vec![1.2, 0.4], &[1, 2])).to_vec();
+    let y = bn
+        .forward(&Tensor::from_vec(vec![1.2, 0.4], &[1, 2]))
+        .to_vec();
     assert!((y[0] - 1.0 / (1.1 + eps).sqrt()).abs() < 1e-6);
-    assert_eq!(bn.state_dict().get("num_batches_tracked").unwrap().item(), 1.0);
+    assert_eq!(
+        bn.state_dict().get("num_batches_tracked").unwrap().item(),
+        1.0
+    );
 }
 
 #[test]
 fn batchnorm_3d_input_uses_batch_and_length() {
     // [N=1, C=1, L=4]: statistics over all four values 0, 2, 4, 6: mean 3, biased var 5.
     let bn = BatchNorm1d::new(1);
-    let y = bn.forward(&Tensor::from_vec(vec![0.0, 2.0, 4.0, 6.0], &[1, 1, 4])).to_vec();
+    let y = bn
+        .forward(&Tensor::from_vec(vec![0.0, 2.0, 4.0, 6.0], &[1, 1, 4]))
+        .to_vec();
     let s = (5.0f32 + 1e-5).sqrt();
     for (g, w) in y.iter().zip([-3.0 / s, -1.0 / s, 1.0 / s, 3.0 / s]) {
         assert!((g - w).abs() < 1e-6);
@@ -200,9 +258,12 @@ fn batchnorm_3d_input_uses_batch_and_length() {
 
 #[test]
 fn batchnorm_gradients_agree_with_finite_differences() {
-    let x = Tensor::from_vec((0..12).map(|i| (i as f32 * 1.3).sin() * 2.0).collect(), &[4, 3]);
+    let x = Tensor::from_vec(
+        (0..12).map(|i| (i as f32 * 1.3).sin() * 2.0).collect(),
+        &[4, 3],
+    );
     let bn = BatchNorm1d::new(3);
-    gradcheck(|t| bn.forward(&t[0]), &[x.clone()]).unwrap();
+    gradcheck(|t| bn.forward(&t[0]), std::slice::from_ref(&x)).unwrap();
     bn.eval();
     gradcheck(|t| bn.forward(&t[0]), &[x]).unwrap();
 }
@@ -215,7 +276,12 @@ fn batchnorm_refuses_single_sample_batches_in_training() {
 
 #[test]
 fn state_dict_groups_buffers_with_their_module_as_pytorch() {
-    let model = sequential![Linear::new(3, 4), BatchNorm1d::new(4), ReLU, Linear::new(4, 2)];
+    let model = sequential![
+        Linear::new(3, 4),
+        BatchNorm1d::new(4),
+        ReLU,
+        Linear::new(4, 2)
+    ];
     let keys: Vec<String> = model.state_dict().keys().map(String::from).collect();
     assert_eq!(
         keys,
@@ -231,7 +297,10 @@ fn state_dict_groups_buffers_with_their_module_as_pytorch() {
             "3.bias"
         ]
     );
-    assert_eq!(names(model.named_buffers()), ["1.running_mean", "1.running_var", "1.num_batches_tracked"]);
+    assert_eq!(
+        names(model.named_buffers()),
+        ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+    );
 }
 
 #[test]
@@ -241,7 +310,9 @@ fn load_state_dict_reports_each_problem() {
     let bias = Tensor::from_vec(vec![0.5, 0.25], &[2]);
     let before = model.state_dict().get("0.weight").unwrap().to_vec();
 
-    let only_weight: StateDict = [("0.weight".to_string(), weight.clone())].into_iter().collect();
+    let only_weight: StateDict = [("0.weight".to_string(), weight.clone())]
+        .into_iter()
+        .collect();
     match model.load_state_dict(&only_weight, true) {
         Err(CheckpointError::MissingKeys { keys }) => assert_eq!(keys, ["0.bias"]),
         other => panic!("expected missing keys, got {other:?}"),
@@ -251,14 +322,22 @@ fn load_state_dict_reports_each_problem() {
     extra.insert("1.weight", weight.clone());
     let err = model.load_state_dict(&extra, true).unwrap_err();
     assert!(matches!(&err, CheckpointError::UnexpectedKeys { keys } if keys == &["1.weight"]));
-    assert_eq!(err.to_string(), "unexpected key(s) in state_dict: \"1.weight\"");
+    assert_eq!(
+        err.to_string(),
+        "unexpected key(s) in state_dict: \"1.weight\""
+    );
 
     let mut wrong = extra.clone();
     wrong.insert("0.weight", Tensor::zeros(&[3, 2]));
     let err = model.load_state_dict(&wrong, false).unwrap_err();
-    assert!(matches!(&err, CheckpointError::ShapeMismatch { key, expected, found }
-        if key == "0.weight" && expected == &[2, 3] && found == &[3, 2]));
-    assert!(err.to_string().contains("size mismatch for 0.weight"), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::ShapeMismatch { key, expected, found }
+        if key == "0.weight" && expected == &[2, 3] && found == &[3, 2])
+    );
+    assert!(
+        err.to_string().contains("size mismatch for 0.weight"),
+        "{err}"
+    );
     // Nothing was copied by the failed loads.
     assert_eq!(model.state_dict().get("0.weight").unwrap().to_vec(), before);
 
@@ -266,8 +345,13 @@ fn load_state_dict_reports_each_problem() {
     let skipped = model.load_state_dict(&extra, false).unwrap();
     assert_eq!(skipped.unexpected_keys, ["1.weight"]);
     assert!(skipped.missing_keys.is_empty());
-    assert_eq!(model.state_dict().get("0.bias").unwrap().to_vec(), vec![0.5, 0.25]);
-    let skipped = sequential![Linear::new(3, 2)].load_state_dict(&only_weight, false).unwrap();
+    assert_eq!(
+        model.state_dict().get("0.bias").unwrap().to_vec(),
+        vec![0.5, 0.25]
+    );
+    let skipped = sequential![Linear::new(3, 2)]
+        .load_state_dict(&only_weight, false)
+        .unwrap();
     assert_eq!(skipped.missing_keys, ["0.bias"]);
 }
 
@@ -290,8 +374,20 @@ fn a_user_model_composes_names_with_prefixed() {
             vec![("body".to_string(), &self.body)]
         }
     }
-    let net = Net { scale: Tensor::ones(&[2]).requires_grad_(true), body: sequential![Linear::new(3, 2), BatchNorm1d::new(2)] };
-    assert_eq!(names(net.named_parameters()), ["scale", "body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias"]);
+    let net = Net {
+        scale: Tensor::ones(&[2]).requires_grad_(true),
+        body: sequential![Linear::new(3, 2), BatchNorm1d::new(2)],
+    };
+    assert_eq!(
+        names(net.named_parameters()),
+        [
+            "scale",
+            "body.0.weight",
+            "body.0.bias",
+            "body.1.weight",
+            "body.1.bias"
+        ]
+    );
     assert_eq!(names(net.named_buffers())[0], "body.1.running_mean");
     assert_eq!(net.state_dict().len(), 8);
 }

@@ -7,7 +7,10 @@ use nn::{sequential, CrossEntropyLoss, Linear, Module, ReLU, StateDict};
 use serde_json::Value;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/pytorch_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/pytorch_reference.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("pytorch_reference.json is JSON")
 }
@@ -59,21 +62,35 @@ fn every_loss_case_matches_pytorch() {
         let x = logits.detach().requires_grad_(true);
         let out = match kind {
             "cross_entropy" => cross_entropy(&x, &target, None, -100, reduction, 0.0),
-            "cross_entropy_label_smoothing_0.1" => cross_entropy(&x, &target, None, -100, reduction, 0.1),
+            "cross_entropy_label_smoothing_0.1" => {
+                cross_entropy(&x, &target, None, -100, reduction, 0.1)
+            }
             "nll_of_log_softmax" => nll_loss(&x.log_softmax(1), &target, None, -100, reduction),
             "mse_vs_onehot" => {
                 let onehot: Vec<f32> = target
                     .to_vec()
                     .iter()
-                    .flat_map(|&t| (0..classes).map(move |c| if c == t as usize { 1.0 } else { 0.0 }))
+                    .flat_map(|&t| {
+                        (0..classes).map(move |c| if c == t as usize { 1.0 } else { 0.0 })
+                    })
                     .collect();
                 mse_loss(&x, &Tensor::from_vec(onehot, x.shape()), reduction)
             }
             _ => panic!("a loss case this test does not know: {name}"),
         };
-        assert_close(&format!("{name} value"), &out, &tensor(&case["value"]), 1e-6);
+        assert_close(
+            &format!("{name} value"),
+            &out,
+            &tensor(&case["value"]),
+            1e-6,
+        );
         out.sum().backward().unwrap();
-        assert_close(&format!("{name} grad"), &x.grad().unwrap(), &tensor(&case["grad_of_sum_wrt_input"]), 1e-6);
+        assert_close(
+            &format!("{name} grad"),
+            &x.grad().unwrap(),
+            &tensor(&case["grad_of_sum_wrt_input"]),
+            1e-6,
+        );
         checked += 1;
     }
     assert_eq!(checked, 12, "4 losses x 3 reductions");
@@ -83,7 +100,10 @@ fn every_loss_case_matches_pytorch() {
 fn mlp_loss_and_gradients_match_pytorch() {
     let r = reference();
     let mlp = &r["mlp"];
-    assert_eq!(mlp["layers"], "Linear(4,3) ReLU Linear(3,2), CrossEntropyLoss(mean)");
+    assert_eq!(
+        mlp["layers"],
+        "Linear(4,3) ReLU Linear(3,2), CrossEntropyLoss(mean)"
+    );
     let model = sequential![Linear::new(4, 3), ReLU, Linear::new(3, 2)];
     let params: StateDict = mlp["params"]
         .as_object()
@@ -101,6 +121,11 @@ fn mlp_loss_and_gradients_match_pytorch() {
     let grads = mlp["grads"].as_object().unwrap();
     assert_eq!(grads.len(), 4);
     for (name, p) in model.named_parameters() {
-        assert_close(&format!("grad of {name}"), &p.grad().unwrap(), &tensor(&grads[&name]), 1e-5);
+        assert_close(
+            &format!("grad of {name}"),
+            &p.grad().unwrap(),
+            &tensor(&grads[&name]),
+            1e-5,
+        );
     }
 }

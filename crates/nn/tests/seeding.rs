@@ -12,7 +12,14 @@ fn manual_seed_makes_models_and_dropout_reproducible() {
         let model = NeuralNetwork::new();
         let drop = Dropout::new(0.5);
         let mask = drop.forward(&autograd::Tensor::ones(&[64])).to_vec();
-        (model.parameters().iter().map(|p| p.to_vec()).collect::<Vec<_>>(), mask)
+        (
+            model
+                .parameters()
+                .iter()
+                .map(|p| p.to_vec())
+                .collect::<Vec<_>>(),
+            mask,
+        )
     };
     let (a, b) = (run(), run());
     assert_eq!(a, b);
