@@ -391,3 +391,20 @@ fn a_user_model_composes_names_with_prefixed() {
     assert_eq!(names(net.named_buffers())[0], "body.1.running_mean");
     assert_eq!(net.state_dict().len(), 8);
 }
+
+#[test]
+fn layers_print_like_pytorch() {
+    // repr() of each layer as PyTorch 2.x prints it.
+    assert_eq!(
+        BatchNorm1d::new(4).repr(),
+        "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    );
+    assert_eq!(Dropout::new(0.5).repr(), "Dropout(p=0.5, inplace=False)");
+    assert_eq!(Softmax::new(1).repr(), "Softmax(dim=1)");
+    assert_eq!(LogSoftmax::new(-1).repr(), "LogSoftmax(dim=-1)");
+    assert_eq!(Identity.repr(), "Identity()");
+    assert_eq!(
+        Linear::with_bias(3, 2, false).repr(),
+        "Linear(in_features=3, out_features=2, bias=False)"
+    );
+}
