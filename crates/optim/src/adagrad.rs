@@ -1,0 +1,108 @@
+//! `torch.optim.Adagrad`.
+
+use crate::error::{check_non_negative, OptimError};
+use crate::optimizer::{buffer, flag, Rule};
+
+/// `torch.optim.Adagrad`'s arguments, with its defaults.
+///
+/// ```
+/// use optim::AdagradConfig;
+/// let config = AdagradConfig::default();
+/// assert_eq!((config.lr, config.eps), (1e-2, 1e-10));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdagradConfig {
+    pub lr: f64,
+    pub lr_decay: f64,
+    pub weight_decay: f64,
+    pub initial_accumulator_value: f64,
+    pub eps: f64,
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+impl Rule for AdagradConfig {
+    const NAME: &'static str = "Adagrad";
+    const BUFFERS: &'static [&'static str] = &["sum"];
+    const HYPERPARAMETERS: &'static [&'static str] = &[
+        "lr",
+        "lr_decay",
+        "weight_decay",
+        "initial_accumulator_value",
+        "eps",
+        "maximize",
+    ];
+    const MOMENTUM: Option<&'static str> = None;
+
+    fn validate(&self) -> Result<(), OptimError> {
+        check_non_negative("learning rate", self.lr)?;
+        check_non_negative("lr_decay value", self.lr_decay)?;
+        check_non_negative("weight_decay value", self.weight_decay)?;
+        check_non_negative(
+            "initial_accumulator_value value",
+            self.initial_accumulator_value,
+        )?;
+        check_non_negative("epsilon value", self.eps)
+    }
+
+    fn get(&self, name: &str) -> f64 {
+        match name {
+            "lr" => self.lr,
+            "lr_decay" => self.lr_decay,
+            "weight_decay" => self.weight_decay,
+            "initial_accumulator_value" => self.initial_accumulator_value,
+            "eps" => self.eps,
+            "maximize" => flag(self.maximize),
+            _ => panic!("Adagrad has no hyperparameter '{name}'"),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: f64) {
+        match name {
+            "lr" => self.lr = value,
+            "lr_decay" => self.lr_decay = value,
+            "weight_decay" => self.weight_decay = value,
+            "initial_accumulator_value" => self.initial_accumulator_value = value,
+            "eps" => self.eps = value,
+            "maximize" => self.maximize = value != 0.0,
+            _ => panic!("Adagrad has no hyperparameter '{name}'"),
+        }
+    }
+
+    /// PyTorch's `_single_tensor_adagrad` (dense), fused into one pass:
+    /// `clr = lr / (1 + (t-1)·lr_decay)`; `g = ±grad + wd·p`; `sum = sum + g·g`;
+    /// `p = p - clr·g / (sqrt(sum) + eps)`. The sum starts at `initial_accumulator_value`.
+    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
+        let [sum] = buffers else {
+            unreachable!("Adagrad has one buffer")
+        };
+        let n = param.len();
+        assert_eq!(
+            grad.len(),
+            n,
+            "Adagrad: gradient and parameter sizes differ"
+        );
+        let sum = buffer(sum, n, self.initial_accumulator_value as f32);
+        let clr = self.lr / (1.0 + (step as f64 - 1.0) * self.lr_decay);
+        let sign = if self.maximize { -1.0f32 } else { 1.0 };
+        let use_wd = self.weight_decay != 0.0;
+        let (wd, neg_clr, eps) = (self.weight_decay as f32, (-clr) as f32, self.eps as f32);
+        for ((p, &g), s) in param.iter_mut().zip(grad).zip(sum.iter_mut()) {
+            let g = if use_wd { sign * g + wd * *p } else { sign * g };
+            *s += g * g;
+            *p += neg_clr * g / (s.sqrt() + eps);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! `torch.optim.Adam` and `torch.optim.AdamW` (Adam with decoupled weight decay).
+
+use crate::error::{check_non_negative, OptimError};
+use crate::optimizer::{buffer, flag, lerp, Rule};
+
+/// `torch.optim.Adam`'s arguments, with its defaults.
+///
+/// ```
+/// use optim::AdamConfig;
+/// let config = AdamConfig { lr: 1e-2, amsgrad: true, ..Default::default() };
+/// assert_eq!((config.betas, config.eps), ((0.9, 0.999), 1e-8));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamConfig {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+/// `torch.optim.AdamW`'s arguments, with its defaults (weight decay 1e-2,
+/// applied to the parameter: `p = p·(1 - lr·wd)`, not added to the gradient).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamWConfig {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        AdamWConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 1e-2,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+impl AdamWConfig {
+    /// The same numbers as an Adam config; `update` is told the decay is decoupled.
+    fn as_adam(&self) -> AdamConfig {
+        let AdamWConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+        } = *self;
+        AdamConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+        }
+    }
+}
+
+const BUFFERS: &[&str] = &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+const HYPERPARAMETERS: &[&str] = &[
+    "lr",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "amsgrad",
+    "maximize",
+];
+
+impl Rule for AdamConfig {
+    const NAME: &'static str = "Adam";
+    const BUFFERS: &'static [&'static str] = BUFFERS;
+    const HYPERPARAMETERS: &'static [&'static str] = HYPERPARAMETERS;
+    const MOMENTUM: Option<&'static str> = Some("beta1");
+
+    fn validate(&self) -> Result<(), OptimError> {
+        check_non_negative("learning rate", self.lr)?;
+        check_non_negative("epsilon value", self.eps)?;
+        for (index, beta) in [self.betas.0, self.betas.1].into_iter().enumerate() {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(OptimError::invalid(format!(
+                    "Invalid beta parameter at index {index}: {beta}"
+                )));
+            }
+        }
+        check_non_negative("weight_decay value", self.weight_decay)
+    }
+
+    fn get(&self, name: &str) -> f64 {
+        match name {
+            "lr" => self.lr,
+            "beta1" => self.betas.0,
+            "beta2" => self.betas.1,
+            "eps" => self.eps,
+            "weight_decay" => self.weight_decay,
+            "amsgrad" => flag(self.amsgrad),
+            "maximize" => flag(self.maximize),
+            _ => panic!("Adam has no hyperparameter '{name}'"),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: f64) {
+        match name {
+            "lr" => self.lr = value,
+            "beta1" => self.betas.0 = value,
+            "beta2" => self.betas.1 = value,
+            "eps" => self.eps = value,
+            "weight_decay" => self.weight_decay = value,
+            "amsgrad" => self.amsgrad = value != 0.0,
+            "maximize" => self.maximize = value != 0.0,
+            _ => panic!("Adam has no hyperparameter '{name}'"),
+        }
+    }
+
+    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
+        adam_update(self, false, step, param, grad, buffers);
+    }
+}
+
+impl Rule for AdamWConfig {
+    const NAME: &'static str = "AdamW";
+    const BUFFERS: &'static [&'static str] = BUFFERS;
+    const HYPERPARAMETERS: &'static [&'static str] = HYPERPARAMETERS;
+    const MOMENTUM: Option<&'static str> = Some("beta1");
+
+    fn validate(&self) -> Result<(), OptimError> {
+        self.as_adam().validate()
+    }
+
+    fn get(&self, name: &str) -> f64 {
+        self.as_adam().get(name)
+    }
+
+    fn set(&mut self, name: &str, value: f64) {
+        let mut adam = self.as_adam();
+        adam.set(name, value);
+        let AdamConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+        } = adam;
+        *self = AdamWConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+        };
+    }
+
+    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
+        adam_update(&self.as_adam(), true, step, param, grad, buffers);
+    }
+}
+
+/// PyTorch's `_single_tensor_adam` (the CPU path), fused into one pass:
+/// ```text
+/// g = ±grad (+ wd·p unless decoupled);  p = p·(1 - lr·wd) if decoupled
+/// m = lerp(m, g, 1-β1);  v = β2·v + (1-β2)·g·g;  v̂ = max(v̂, v) with amsgrad
+/// denom = sqrt(v or v̂) / sqrt(1-β2^t) + eps;  p = p - (lr / (1-β1^t))·m / denom
+/// ```
+/// The bias corrections and step size are computed in f64, as PyTorch does in Python.
+fn adam_update(
+    c: &AdamConfig,
+    decoupled: bool,
+    step: u64,
+    param: &mut [f32],
+    grad: &[f32],
+    buffers: &mut [Option<Vec<f32>>],
+) {
+    let [exp_avg, exp_avg_sq, max_exp_avg_sq] = buffers else {
+        unreachable!("Adam has three buffers")
+    };
+    let n = param.len();
+    assert_eq!(grad.len(), n, "Adam: gradient and parameter sizes differ");
+    let (m, v) = (buffer(exp_avg, n, 0.0), buffer(exp_avg_sq, n, 0.0));
+    let mut v_max = if c.amsgrad {
+        Some(buffer(max_exp_avg_sq, n, 0.0))
+    } else {
+        None
+    };
+
+    let (beta1, beta2) = c.betas;
+    let t = step as f64;
+    let bias_correction1 = 1.0 - beta1.powf(t);
+    let bias_correction2 = 1.0 - beta2.powf(t);
+    let neg_step_size = (-(c.lr / bias_correction1)) as f32;
+    let bias_correction2_sqrt = bias_correction2.powf(0.5) as f32;
+
+    let sign = if c.maximize { -1.0f32 } else { 1.0 };
+    let l2 = c.weight_decay != 0.0 && !decoupled;
+    let decay = c.weight_decay != 0.0 && decoupled;
+    let (wd, decay_factor) = (c.weight_decay as f32, (1.0 - c.lr * c.weight_decay) as f32);
+    let (w1, beta2_f, w2, eps) = (
+        (1.0 - beta1) as f32,
+        beta2 as f32,
+        (1.0 - beta2) as f32,
+        c.eps as f32,
+    );
+
+    for i in 0..n {
+        let mut g = sign * grad[i];
+        if l2 {
+            g += wd * param[i];
+        }
+        if decay {
+            param[i] *= decay_factor;
+        }
+        m[i] = lerp(m[i], g, w1);
+        v[i] = v[i] * beta2_f + w2 * g * g;
+        let second = match v_max.as_deref_mut() {
+            Some(v_max) => {
+                v_max[i] = maximum(v_max[i], v[i]);
+                v_max[i]
+            }
+            None => v[i],
+        };
+        let denom = second.sqrt() / bias_correction2_sqrt + eps;
+        param[i] += neg_step_size * m[i] / denom;
+    }
+}
+
+/// `torch.maximum`: NaN if either is NaN (`f32::max` would drop it).
+fn maximum(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}

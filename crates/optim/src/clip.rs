@@ -1,0 +1,117 @@
+//! Gradient clipping, as `torch.nn.utils.clip_grad_norm_` / `clip_grad_value_`.
+
+use autograd::Tensor;
+
+use crate::error::OptimError;
+
+/// Scale the gradients of `params` in place so that their global `norm_type`
+/// norm (the norm of all gradients as one vector) is at most `max_norm`;
+/// returns that total norm before clipping.
+///
+/// As PyTorch: the scale is `max_norm / (total + 1e-6)` clamped to 1;
+/// parameters without a grad are ignored (none at all gives 0); `norm_type`
+/// is any `p > 0` or `f64::INFINITY` (the largest |g|). A non-finite total
+/// norm is returned as is and makes the scaled gradients non-finite
+/// (PyTorch's default `error_if_nonfinite=False`).
+///
+/// ```
+/// use autograd::Tensor;
+/// let w = Tensor::zeros(&[2]);
+/// w.set_grad(Some(Tensor::from_vec(vec![3.0, 4.0], &[2])));
+/// let total = optim::clip_grad_norm_(&[w.clone()], 1.0, 2.0).unwrap();
+/// assert_eq!(total, 5.0);
+/// let g = w.grad().unwrap().to_vec(); // scaled by 1 / (5 + 1e-6)
+/// assert!((g[0] - 0.6).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6);
+/// ```
+pub fn clip_grad_norm_(
+    params: &[Tensor],
+    max_norm: f64,
+    norm_type: f64,
+) -> Result<f32, OptimError> {
+    if !(norm_type > 0.0) {
+        return Err(OptimError::invalid(format!(
+            "clip_grad_norm_: norm_type must be positive or inf, got {norm_type}"
+        )));
+    }
+    let grads = distinct_grads(params);
+    if grads.is_empty() {
+        return Ok(0.0);
+    }
+    // As PyTorch: the norm of each gradient (an f32), then the norm of those norms.
+    let norms: Vec<f32> = grads
+        .iter()
+        .map(|g| g.with_data(|d| vector_norm(d, norm_type)))
+        .collect();
+    let total = vector_norm(&norms, norm_type);
+    let coef = max_norm as f32 / (total + 1e-6);
+    // `torch.clamp(coef, max=1.0)`, which keeps a NaN.
+    let coef = if coef > 1.0 { 1.0 } else { coef };
+    for g in &grads {
+        g.with_data_mut(|d| d.iter_mut().for_each(|x| *x *= coef));
+    }
+    Ok(total)
+}
+
+/// Clamp the gradients of `params` to `[-clip_value, clip_value]` in place
+/// (`torch.nn.utils.clip_grad_value_`); `clip_value` must not be negative.
+///
+/// ```
+/// use autograd::Tensor;
+/// let w = Tensor::zeros(&[3]);
+/// w.set_grad(Some(Tensor::from_vec(vec![-2.0, 0.5, 3.0], &[3])));
+/// optim::clip_grad_value_(&[w.clone()], 1.0).unwrap();
+/// assert_eq!(w.grad().unwrap().to_vec(), vec![-1.0, 0.5, 1.0]);
+/// ```
+pub fn clip_grad_value_(params: &[Tensor], clip_value: f64) -> Result<(), OptimError> {
+    if !(clip_value >= 0.0) {
+        return Err(OptimError::invalid(format!(
+            "clip_grad_value_: clip_value must not be negative, got {clip_value}"
+        )));
+    }
+    let c = clip_value as f32;
+    for g in distinct_grads(params) {
+        // `f32::clamp` keeps a NaN, as `torch.clamp` does.
+        g.with_data_mut(|d| d.iter_mut().for_each(|x| *x = x.clamp(-c, c)));
+    }
+    Ok(())
+}
+
+/// The grads of `params`, each once: two parameters may hold the same
+/// gradient tensor (autograd stores a shared upstream gradient as is), and an
+/// in-place scale must not reach it twice.
+fn distinct_grads(params: &[Tensor]) -> Vec<Tensor> {
+    let mut grads: Vec<Tensor> = Vec::new();
+    for g in params.iter().filter_map(Tensor::grad) {
+        if !grads.iter().any(|seen| seen.same(&g)) {
+            grads.push(g);
+        }
+    }
+    grads
+}
+
+/// `torch.linalg.vector_norm(x, p)` for `p > 0` or inf, accumulated in f64.
+fn vector_norm(x: &[f32], p: f64) -> f32 {
+    if p == f64::INFINITY {
+        return x.iter().fold(0.0f32, |m, &v| {
+            if v.abs() > m || v.is_nan() {
+                v.abs()
+            } else {
+                m
+            }
+        });
+    }
+    let norm = if p == 2.0 {
+        x.iter()
+            .map(|&v| (v as f64) * (v as f64))
+            .sum::<f64>()
+            .sqrt()
+    } else if p == 1.0 {
+        x.iter().map(|&v| (v as f64).abs()).sum::<f64>()
+    } else {
+        x.iter()
+            .map(|&v| (v as f64).abs().powf(p))
+            .sum::<f64>()
+            .powf(1.0 / p)
+    };
+    norm as f32
+}

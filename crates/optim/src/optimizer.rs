@@ -1,0 +1,469 @@
+//! The [`Optimizer`] trait and [`Optim`], the one implementation behind SGD,
+//! Adam, AdamW, RMSprop and Adagrad: parameter groups, per-parameter state,
+//! `step`, `zero_grad` and the state dict. What differs between algorithms is
+//! a [`Rule`]: a config struct and its fused per-parameter update.
+//!
+//! As in PyTorch, an optimizer holds handles to the model's parameters (they
+//! share storage), `step()` reads each parameter's `.grad()` and updates the
+//! parameter in place, outside the graph; parameters without a grad are skipped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use autograd::Tensor;
+
+use crate::error::OptimError;
+
+/// What a training loop and a scheduler need from an optimizer.
+///
+/// ```
+/// use autograd::Tensor;
+/// use optim::{Optimizer, SgdConfig, SGD};
+/// let w = Tensor::from_vec(vec![1.0, -2.0], &[2]).requires_grad_(true);
+/// let mut opt = SGD::new(vec![w.clone()], SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// w.mul(&w).sum().backward().unwrap(); // grad = 2w
+/// opt.step();
+/// opt.zero_grad();
+/// assert_eq!(w.to_vec(), vec![0.8, -1.6]);
+/// assert!(w.grad().is_none());
+/// ```
+pub trait Optimizer: Send {
+    /// One update of every parameter that has a grad (`optimizer.step()`).
+    fn step(&mut self);
+
+    /// Set every parameter's grad to `None` (PyTorch 2's default `zero_grad()`).
+    fn zero_grad(&mut self) {
+        self.zero_grad_with(true);
+    }
+
+    /// `zero_grad(set_to_none)`: with `false`, existing grads are filled with
+    /// zeros in place instead.
+    fn zero_grad_with(&mut self, set_to_none: bool);
+
+    /// Number of parameter groups.
+    fn num_groups(&self) -> usize;
+
+    /// Learning rate of a group (`param_groups[group]["lr"]`).
+    fn group_lr(&self, group: usize) -> f64;
+
+    /// Set the learning rate of a group (what schedulers do).
+    fn set_group_lr(&mut self, group: usize, lr: f64);
+
+    /// The momentum OneCycleLR cycles: `momentum` (SGD, RMSprop) or `betas[0]`
+    /// (Adam, AdamW) of a group; `None` for Adagrad.
+    fn group_momentum(&self, group: usize) -> Option<f64>;
+
+    /// Set a group's momentum (or `betas[0]`); ignored by optimizers without one.
+    fn set_group_momentum(&mut self, group: usize, momentum: f64);
+
+    /// Learning rate of group 0.
+    fn lr(&self) -> f64 {
+        self.group_lr(0)
+    }
+
+    /// Set the learning rate of every group.
+    fn set_lr(&mut self, lr: f64) {
+        for group in 0..self.num_groups() {
+            self.set_group_lr(group, lr);
+        }
+    }
+
+    /// A copy of the optimizer's state and hyperparameters (see [`OptimizerState`]).
+    fn state_dict(&self) -> OptimizerState;
+
+    /// Restore a state taken by [`Optimizer::state_dict`] from an optimizer of the
+    /// same kind over parameters of the same shapes. On error nothing is changed.
+    fn load_state_dict(&mut self, state: &OptimizerState) -> Result<(), OptimError>;
+}
+
+/// An optimizer's state as named f32 tensors and f64 scalars, so that a
+/// checkpoint can hold it exactly.
+///
+/// Keys (parameters are numbered 0.. across groups in order, as in PyTorch):
+/// - `tensors["state.<i>.<buffer>"]`: per-parameter buffers, with the parameter's
+///   shape: `momentum_buffer` (SGD, RMSprop), `exp_avg`, `exp_avg_sq`,
+///   `max_exp_avg_sq` (Adam, AdamW), `square_avg`, `grad_avg` (RMSprop), `sum` (Adagrad).
+/// - `scalars["state.<i>.step"]`: steps taken by parameter `i`.
+/// - `scalars["param_groups.<g>.<name>"]`: group `g`'s hyperparameters (`lr`,
+///   `weight_decay`, `momentum`, `beta1`, ...; booleans as 0 or 1) and `num_params`.
+///
+/// Scalars are finite; to store them as text, `format!("{v}")` and `str::parse::<f64>`
+/// round-trip exactly.
+#[derive(Clone, Debug, Default)]
+pub struct OptimizerState {
+    pub tensors: BTreeMap<String, Tensor>,
+    pub scalars: BTreeMap<String, f64>,
+}
+
+/// Parameters with their own learning rate or weight decay; `None` takes the
+/// optimizer's value (PyTorch's `{"params": ..., "lr": ...}` dicts).
+///
+/// ```
+/// use autograd::Tensor;
+/// use optim::{Optimizer, ParamGroup, SgdConfig, SGD};
+/// let (w, b) = (Tensor::zeros(&[2, 2]), Tensor::zeros(&[2]));
+/// let groups = vec![ParamGroup::new(vec![w]), ParamGroup::new(vec![b]).lr(0.5).weight_decay(0.0)];
+/// let opt = SGD::with_groups(groups, SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+/// assert_eq!((opt.group_lr(0), opt.group_lr(1)), (0.1, 0.5));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ParamGroup {
+    pub params: Vec<Tensor>,
+    pub lr: Option<f64>,
+    pub weight_decay: Option<f64>,
+}
+
+impl ParamGroup {
+    pub fn new(params: Vec<Tensor>) -> ParamGroup {
+        ParamGroup {
+            params,
+            lr: None,
+            weight_decay: None,
+        }
+    }
+
+    pub fn lr(mut self, lr: f64) -> ParamGroup {
+        self.lr = Some(lr);
+        self
+    }
+
+    pub fn weight_decay(mut self, weight_decay: f64) -> ParamGroup {
+        self.weight_decay = Some(weight_decay);
+        self
+    }
+}
+
+/// An update rule with its hyperparameters. Implemented by the config structs
+/// ([`crate::SgdConfig`], [`crate::AdamConfig`], ...); [`Optim`] does the rest.
+pub trait Rule: Clone + fmt::Debug + Send + 'static {
+    /// PyTorch's class name, for messages.
+    const NAME: &'static str;
+    /// PyTorch's names of the per-parameter buffers, in the order `update` gets them.
+    const BUFFERS: &'static [&'static str];
+    /// Names of the hyperparameters kept in the state dict (booleans as 0/1);
+    /// includes `lr` and `weight_decay`.
+    const HYPERPARAMETERS: &'static [&'static str];
+    /// The hyperparameter OneCycleLR cycles (`momentum` or `beta1`), if any.
+    const MOMENTUM: Option<&'static str>;
+
+    /// PyTorch's argument checks.
+    fn validate(&self) -> Result<(), OptimError>;
+    /// The value of a name from [`Rule::HYPERPARAMETERS`].
+    fn get(&self, name: &str) -> f64;
+    /// Set a name from [`Rule::HYPERPARAMETERS`].
+    fn set(&mut self, name: &str, value: f64);
+    /// Update one parameter in place from its gradient. `step` counts this step
+    /// (1 at the first); a buffer is `None` until the rule first needs it.
+    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]);
+}
+
+/// An optimizer running rule `R` over parameter groups; use it through the
+/// aliases [`crate::SGD`], [`crate::Adam`], [`crate::AdamW`], [`crate::RMSprop`],
+/// [`crate::Adagrad`].
+#[derive(Clone, Debug)]
+pub struct Optim<R: Rule> {
+    groups: Vec<Group<R>>,
+    /// One entry per parameter, numbered across groups in order.
+    state: Vec<ParamState>,
+}
+
+#[derive(Clone, Debug)]
+struct Group<R> {
+    params: Vec<Tensor>,
+    /// The optimizer's config with this group's lr and weight decay.
+    config: R,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ParamState {
+    step: u64,
+    /// One slot per name in `Rule::BUFFERS`.
+    buffers: Vec<Option<Vec<f32>>>,
+}
+
+impl<R: Rule> Optim<R> {
+    /// An optimizer over `params` (one group), e.g.
+    /// `SGD::new(params, SgdConfig { lr: 1e-3, momentum: 0.9, ..Default::default() })`.
+    pub fn new(params: Vec<Tensor>, config: R) -> Result<Self, OptimError> {
+        Self::with_groups(vec![ParamGroup::new(params)], config)
+    }
+
+    /// An optimizer over parameter groups, each with optional lr / weight decay.
+    pub fn with_groups(groups: Vec<ParamGroup>, config: R) -> Result<Self, OptimError> {
+        config.validate()?;
+        if groups.iter().all(|g| g.params.is_empty()) {
+            return Err(OptimError::invalid("optimizer got an empty parameter list"));
+        }
+        let mut seen: Vec<Tensor> = Vec::new();
+        let mut resolved = Vec::with_capacity(groups.len());
+        for group in groups {
+            for param in &group.params {
+                let index = seen.len();
+                if !param.is_leaf() {
+                    return Err(OptimError::invalid(format!(
+                        "can't optimize a non-leaf Tensor (parameter {index})"
+                    )));
+                }
+                if !param.is_contiguous() {
+                    return Err(OptimError::invalid(format!(
+                        "parameter {index} is a non-contiguous view; parameters are updated in place"
+                    )));
+                }
+                if seen.iter().any(|p| p.same(param)) {
+                    return Err(OptimError::invalid(format!(
+                        "some parameters appear more than once in the parameter groups (parameter {index})"
+                    )));
+                }
+                seen.push(param.clone());
+            }
+            let mut config = config.clone();
+            if let Some(lr) = group.lr {
+                config.set("lr", lr);
+            }
+            if let Some(weight_decay) = group.weight_decay {
+                config.set("weight_decay", weight_decay);
+            }
+            config.validate()?;
+            resolved.push(Group {
+                params: group.params,
+                config,
+            });
+        }
+        let state = vec![
+            ParamState {
+                step: 0,
+                buffers: vec![None; R::BUFFERS.len()]
+            };
+            seen.len()
+        ];
+        Ok(Optim {
+            groups: resolved,
+            state,
+        })
+    }
+
+    /// The hyperparameters of a group.
+    pub fn config(&self, group: usize) -> &R {
+        &self.groups[group].config
+    }
+
+    /// Every parameter, across groups in order.
+    pub fn params(&self) -> impl Iterator<Item = &Tensor> {
+        self.groups.iter().flat_map(|g| g.params.iter())
+    }
+
+    fn check_group(&self, group: usize) {
+        assert!(
+            group < self.groups.len(),
+            "{}: parameter group {group} out of range ({} groups)",
+            R::NAME,
+            self.groups.len()
+        );
+    }
+}
+
+impl<R: Rule> Optimizer for Optim<R> {
+    fn step(&mut self) {
+        let params = self
+            .groups
+            .iter()
+            .flat_map(|g| g.params.iter().map(move |p| (p, &g.config)));
+        for ((param, config), state) in params.zip(self.state.iter_mut()) {
+            let Some(grad) = param.grad() else { continue };
+            state.step += 1;
+            // The grad is read in place (no copy) while the parameter is written.
+            grad.with_data(|g| {
+                param.with_data_mut(|p| config.update(state.step, p, g, &mut state.buffers))
+            });
+        }
+    }
+
+    fn zero_grad_with(&mut self, set_to_none: bool) {
+        for param in self.params() {
+            if set_to_none {
+                param.set_grad(None);
+            } else {
+                param.zero_grad_();
+            }
+        }
+    }
+
+    fn num_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn group_lr(&self, group: usize) -> f64 {
+        self.check_group(group);
+        self.groups[group].config.get("lr")
+    }
+
+    fn set_group_lr(&mut self, group: usize, lr: f64) {
+        self.check_group(group);
+        self.groups[group].config.set("lr", lr);
+    }
+
+    fn group_momentum(&self, group: usize) -> Option<f64> {
+        self.check_group(group);
+        R::MOMENTUM.map(|name| self.groups[group].config.get(name))
+    }
+
+    fn set_group_momentum(&mut self, group: usize, momentum: f64) {
+        self.check_group(group);
+        if let Some(name) = R::MOMENTUM {
+            self.groups[group].config.set(name, momentum);
+        }
+    }
+
+    fn state_dict(&self) -> OptimizerState {
+        let mut out = OptimizerState::default();
+        for (g, group) in self.groups.iter().enumerate() {
+            let prefix = format!("param_groups.{g}");
+            out.scalars
+                .insert(format!("{prefix}.num_params"), group.params.len() as f64);
+            for name in R::HYPERPARAMETERS {
+                out.scalars
+                    .insert(format!("{prefix}.{name}"), group.config.get(name));
+            }
+        }
+        for (i, (param, state)) in self.params().zip(&self.state).enumerate() {
+            if state.step > 0 {
+                out.scalars
+                    .insert(format!("state.{i}.step"), state.step as f64);
+            }
+            for (name, buffer) in R::BUFFERS.iter().zip(&state.buffers) {
+                if let Some(values) = buffer {
+                    let tensor = Tensor::from_vec(values.clone(), param.shape());
+                    out.tensors.insert(format!("state.{i}.{name}"), tensor);
+                }
+            }
+        }
+        out
+    }
+
+    fn load_state_dict(&mut self, saved: &OptimizerState) -> Result<(), OptimError> {
+        let bad = |message: String| OptimError::bad_state(format!("{}: {message}", R::NAME));
+        let saved_groups = saved
+            .scalars
+            .keys()
+            .filter(|k| k.ends_with(".num_params"))
+            .count();
+        if saved_groups != self.groups.len() {
+            return Err(bad(format!(
+                "loaded state dict has a different number of parameter groups ({saved_groups}, \
+                 the optimizer has {})",
+                self.groups.len()
+            )));
+        }
+        // Build the new groups and state aside, so that an error changes nothing.
+        let mut groups = self.groups.clone();
+        for (g, group) in groups.iter_mut().enumerate() {
+            let get = |name: &str| {
+                let key = format!("param_groups.{g}.{name}");
+                saved.scalars.get(&key).copied().ok_or_else(|| {
+                    bad(format!(
+                        "missing key '{key}' (was the state saved from another optimizer?)"
+                    ))
+                })
+            };
+            if get("num_params")? != group.params.len() as f64 {
+                return Err(bad(format!(
+                    "loaded state dict contains a parameter group that doesn't match the size of \
+                     optimizer's group (group {g}: {} saved parameters, {} here)",
+                    get("num_params")?,
+                    group.params.len()
+                )));
+            }
+            for name in R::HYPERPARAMETERS {
+                group.config.set(name, get(name)?);
+            }
+            group
+                .config
+                .validate()
+                .map_err(|e| bad(format!("param_groups.{g}: {e}")))?;
+        }
+        let params: Vec<&Tensor> = self.params().collect();
+        let mut state = vec![
+            ParamState {
+                step: 0,
+                buffers: vec![None; R::BUFFERS.len()]
+            };
+            params.len()
+        ];
+        for (key, &value) in &saved.scalars {
+            if key.starts_with("param_groups.") && is_group_key::<R>(key, groups.len()) {
+                continue;
+            }
+            let (i, name) = parse_state_key(key, params.len())
+                .ok_or_else(|| bad(format!("unexpected key '{key}'")))?;
+            if name != "step" {
+                return Err(bad(format!("unexpected key '{key}'")));
+            }
+            if !(value >= 0.0 && value.fract() == 0.0 && value <= u64::MAX as f64) {
+                return Err(bad(format!("'{key}' must be a step count, got {value}")));
+            }
+            state[i].step = value as u64;
+        }
+        for (key, tensor) in &saved.tensors {
+            let parsed = parse_state_key(key, params.len());
+            let Some((i, slot)) =
+                parsed.and_then(|(i, name)| Some((i, R::BUFFERS.iter().position(|b| *b == name)?)))
+            else {
+                return Err(bad(format!("unexpected tensor '{key}'")));
+            };
+            if tensor.shape() != params[i].shape() {
+                return Err(bad(format!(
+                    "'{key}' has shape {:?} but parameter {i} has shape {:?}",
+                    tensor.shape(),
+                    params[i].shape()
+                )));
+            }
+            state[i].buffers[slot] = Some(tensor.to_vec());
+        }
+        self.groups = groups;
+        self.state = state;
+        Ok(())
+    }
+}
+
+/// `param_groups.<g>.<name>` with `g` in range and `name` known.
+fn is_group_key<R: Rule>(key: &str, num_groups: usize) -> bool {
+    let mut parts = key.splitn(3, '.');
+    let (_, g, name) = (parts.next(), parts.next(), parts.next());
+    let group_ok = g
+        .and_then(|g| g.parse::<usize>().ok())
+        .is_some_and(|g| g < num_groups);
+    let name_ok = name.is_some_and(|n| n == "num_params" || R::HYPERPARAMETERS.contains(&n));
+    group_ok && name_ok
+}
+
+/// `state.<i>.<name>` with `i` in range: `(i, name)`.
+fn parse_state_key(key: &str, num_params: usize) -> Option<(usize, &str)> {
+    let rest = key.strip_prefix("state.")?;
+    let (i, name) = rest.split_once('.')?;
+    let i: usize = i.parse().ok()?;
+    (i < num_params).then_some((i, name))
+}
+
+/// PyTorch's `lerp` kernel: `start + weight * (end - start)`, computed from the
+/// nearer end for accuracy (`torch.lerp`, used by Adam's and RMSprop's averages).
+pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {
+    if weight.abs() < 0.5 {
+        start + weight * (end - start)
+    } else {
+        end - (end - start) * (1.0 - weight)
+    }
+}
+
+/// The buffer in `slot`, allocated with `fill` on first use.
+pub(crate) fn buffer(slot: &mut Option<Vec<f32>>, len: usize, fill: f32) -> &mut Vec<f32> {
+    slot.get_or_insert_with(|| vec![fill; len])
+}
+
+/// f64 from a boolean hyperparameter, and back.
+pub(crate) fn flag(value: bool) -> f64 {
+    if value {
+        1.0
+    } else {
+        0.0
+    }
+}

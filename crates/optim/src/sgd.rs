@@ -1,0 +1,127 @@
+//! `torch.optim.SGD`: stochastic gradient descent with momentum, dampening,
+//! Nesterov momentum, weight decay and maximize.
+
+use crate::error::{check_non_negative, OptimError};
+use crate::optimizer::{flag, Rule};
+
+/// `torch.optim.SGD`'s arguments, with its defaults.
+///
+/// ```
+/// use optim::SgdConfig;
+/// let config = SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() };
+/// assert_eq!((config.dampening, config.nesterov), (0.0, false));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdConfig {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+impl Rule for SgdConfig {
+    const NAME: &'static str = "SGD";
+    const BUFFERS: &'static [&'static str] = &["momentum_buffer"];
+    const HYPERPARAMETERS: &'static [&'static str] = &[
+        "lr",
+        "momentum",
+        "dampening",
+        "weight_decay",
+        "nesterov",
+        "maximize",
+    ];
+    const MOMENTUM: Option<&'static str> = Some("momentum");
+
+    fn validate(&self) -> Result<(), OptimError> {
+        check_non_negative("learning rate", self.lr)?;
+        check_non_negative("momentum value", self.momentum)?;
+        check_non_negative("weight_decay value", self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(OptimError::invalid(
+                "Nesterov momentum requires a momentum and zero dampening",
+            ));
+        }
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> f64 {
+        match name {
+            "lr" => self.lr,
+            "momentum" => self.momentum,
+            "dampening" => self.dampening,
+            "weight_decay" => self.weight_decay,
+            "nesterov" => flag(self.nesterov),
+            "maximize" => flag(self.maximize),
+            _ => panic!("SGD has no hyperparameter '{name}'"),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: f64) {
+        match name {
+            "lr" => self.lr = value,
+            "momentum" => self.momentum = value,
+            "dampening" => self.dampening = value,
+            "weight_decay" => self.weight_decay = value,
+            "nesterov" => self.nesterov = value != 0.0,
+            "maximize" => self.maximize = value != 0.0,
+            _ => panic!("SGD has no hyperparameter '{name}'"),
+        }
+    }
+
+    /// PyTorch's `_single_tensor_sgd`, fused into one pass:
+    /// `g = ±grad + wd·p`; `buf = g` at first, then `buf = μ·buf + (1-τ)·g`;
+    /// `g = g + μ·buf` (Nesterov) or `g = buf`; `p = p - lr·g`.
+    fn update(
+        &self,
+        _step: u64,
+        param: &mut [f32],
+        grad: &[f32],
+        buffers: &mut [Option<Vec<f32>>],
+    ) {
+        let [momentum_buffer] = buffers else {
+            unreachable!("SGD has one buffer")
+        };
+        assert_eq!(
+            grad.len(),
+            param.len(),
+            "SGD: gradient and parameter sizes differ"
+        );
+        // Scalars are cast to f32 as PyTorch's kernels do with Python floats.
+        let sign = if self.maximize { -1.0f32 } else { 1.0 };
+        let use_wd = self.weight_decay != 0.0;
+        let (wd, neg_lr) = (self.weight_decay as f32, (-self.lr) as f32);
+        let (momentum, keep) = (self.momentum as f32, (1.0 - self.dampening) as f32);
+        let direction = |p: f32, g: f32| if use_wd { sign * g + wd * p } else { sign * g };
+
+        if self.momentum == 0.0 {
+            for (p, &g) in param.iter_mut().zip(grad) {
+                *p += neg_lr * direction(*p, g);
+            }
+            return;
+        }
+        // The buffer starts as a copy of the first gradient (no dampening), as in PyTorch.
+        let first = momentum_buffer.is_none();
+        let buf = momentum_buffer.get_or_insert_with(|| vec![0.0; param.len()]);
+        for ((p, &g), b) in param.iter_mut().zip(grad).zip(buf.iter_mut()) {
+            let d = direction(*p, g);
+            *b = if first { d } else { *b * momentum + keep * d };
+            let step = if self.nesterov { d + momentum * *b } else { *b };
+            *p += neg_lr * step;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The nine trajectories PyTorch computed (float64) in
+//! /work/shared/reference/pytorch_reference.json, key "optimizers": 12 steps
+//! on sum(a·x² + b·x). We run them in f32 with the gradient from autograd.
+
+use autograd::Tensor;
+use optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RMSprop, RmspropConfig, SgdConfig, SGD,
+};
+use serde_json::Value;
+
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/reference/pytorch_reference.json"
+);
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
+}
+
+/// The optimizer an entry names, with its options over PyTorch's defaults.
+fn optimizer_for(entry: &Value, x: &Tensor) -> Box<dyn Optimizer> {
+    let options = entry["options"].as_object().expect("options");
+    for key in options.keys() {
+        let known = [
+            "lr",
+            "momentum",
+            "dampening",
+            "nesterov",
+            "weight_decay",
+            "betas",
+            "eps",
+            "amsgrad",
+            "alpha",
+            "centered",
+        ];
+        assert!(
+            known.contains(&key.as_str()),
+            "option '{key}' not handled by this test"
+        );
+    }
+    let num = |key: &str, default: f64| {
+        options
+            .get(key)
+            .map_or(default, |v| v.as_f64().expect("number"))
+    };
+    let flag = |key: &str| options.get(key).is_some_and(|v| v.as_bool().expect("bool"));
+    let betas = |default: (f64, f64)| {
+        options.get("betas").map_or(default, |b| {
+            (b[0].as_f64().unwrap(), b[1].as_f64().unwrap())
+        })
+    };
+    let params = vec![x.clone()];
+    match entry["optimizer"].as_str().expect("name") {
+        "SGD" => {
+            let d = SgdConfig::default();
+            let config = SgdConfig {
+                lr: num("lr", d.lr),
+                momentum: num("momentum", d.momentum),
+                dampening: num("dampening", d.dampening),
+                weight_decay: num("weight_decay", d.weight_decay),
+                nesterov: flag("nesterov"),
+                maximize: false,
+            };
+            Box::new(SGD::new(params, config).unwrap())
+        }
+        "Adam" => {
+            let d = AdamConfig::default();
+            let config = AdamConfig {
+                lr: num("lr", d.lr),
+                betas: betas(d.betas),
+                eps: num("eps", d.eps),
+                weight_decay: num("weight_decay", d.weight_decay),
+                amsgrad: flag("amsgrad"),
+                maximize: false,
+            };
+            Box::new(Adam::new(params, config).unwrap())
+        }
+        "AdamW" => {
+            let d = AdamWConfig::default();
+            let config = AdamWConfig {
+                lr: num("lr", d.lr),
+                betas: betas(d.betas),
+                eps: num("eps", d.eps),
+                weight_decay: num("weight_decay", d.weight_decay),
+                amsgrad: flag("amsgrad"),
+                maximize: false,
+            };
+            Box::new(AdamW::new(params, config).unwrap())
+        }
+        "RMSprop" => {
+            let d = RmspropConfig::default();
+            let config = RmspropConfig {
+                lr: num("lr", d.lr),
+                alpha: num("alpha", d.alpha),
+                eps: num("eps", d.eps),
+                weight_decay: num("weight_decay", d.weight_decay),
+                momentum: num("momentum", d.momentum),
+                centered: flag("centered"),
+                maximize: false,
+            };
+            Box::new(RMSprop::new(params, config).unwrap())
+        }
+        other => panic!("unexpected optimizer {other}"),
+    }
+}
+
+#[test]
+fn every_pytorch_trajectory_is_reproduced() {
+    let text = std::fs::read_to_string(REFERENCE).expect("reference file");
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let entries = json["optimizers"].as_object().expect("optimizers");
+    assert_eq!(entries.len(), 9, "nine configurations");
+    for (name, entry) in entries {
+        assert_eq!(entry["objective"], "sum(a*x^2 + b*x)");
+        let n = floats(&entry["x0"]).len();
+        let a = Tensor::from_vec(floats(&entry["a"]), &[n]);
+        let b = Tensor::from_vec(floats(&entry["b"]), &[n]);
+        let x = Tensor::from_vec(floats(&entry["x0"]), &[n]).requires_grad_(true);
+        let mut opt = optimizer_for(entry, &x);
+        let expected = entry["params_after_each_step"].as_array().unwrap();
+        assert_eq!(expected.len(), 12);
+        for (step, want) in expected.iter().enumerate() {
+            opt.zero_grad();
+            a.mul(&x.mul(&x)).add(&b.mul(&x)).sum().backward().unwrap();
+            opt.step();
+            let want: Vec<f64> = want
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            for (i, (&got, &want)) in x.to_vec().iter().zip(&want).enumerate() {
+                let err = (got as f64 - want).abs();
+                assert!(
+                    err <= 1e-5 * want.abs() + 1e-6,
+                    "{name}: step {} x[{i}] = {got}, PyTorch {want} (error {err:e})",
+                    step + 1
+                );
+            }
+        }
+    }
+}
