@@ -1,0 +1,272 @@
+//! `torch.utils.data.Dataset` and friends: a map-style dataset of
+//! `(input, class index)` samples, an in-memory `TensorDataset`, `Subset` and
+//! `random_split`.
+
+use std::sync::Arc;
+
+use autograd::{Generator, Tensor};
+
+/// A map-style dataset: `len` samples, each an input tensor and a target
+/// (a class index held in an f32, see docs/decisions.md).
+///
+/// Implement `len` and `get`; a [`DataLoader`](crate::DataLoader) batches
+/// through `get_into`, which datasets held as raw bytes override to skip the
+/// per-sample tensor.
+pub trait Dataset: Send + Sync {
+    /// Number of samples (`__len__`).
+    fn len(&self) -> usize;
+
+    /// Sample `index` (`__getitem__`): `(input, target)`. Panics if
+    /// `index >= len()`, like indexing a slice.
+    fn get(&self, index: usize) -> (Tensor, f32);
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shape of one input; every sample must have it.
+    fn sample_shape(&self) -> Vec<usize> {
+        self.get(0).0.shape().to_vec()
+    }
+
+    /// Append sample `index`'s input values (row-major) to `out` and return
+    /// its target. Must agree with `get`.
+    fn get_into(&self, index: usize, out: &mut Vec<f32>) -> f32 {
+        let (input, target) = self.get(index);
+        input.with_data(|values| out.extend_from_slice(values));
+        target
+    }
+}
+
+/// Shared datasets are datasets: a `DataLoader` and a `Subset` can hold an
+/// `Arc` while the caller keeps another.
+impl<D: Dataset + ?Sized> Dataset for Arc<D> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn get(&self, index: usize) -> (Tensor, f32) {
+        (**self).get(index)
+    }
+    fn sample_shape(&self) -> Vec<usize> {
+        (**self).sample_shape()
+    }
+    fn get_into(&self, index: usize, out: &mut Vec<f32>) -> f32 {
+        (**self).get_into(index, out)
+    }
+}
+
+/// Inputs `[N, ...]` and targets `[N]` held in memory
+/// (`torch.utils.data.TensorDataset(inputs, targets)`).
+///
+/// ```
+/// use autograd::Tensor;
+/// use datasets::{Dataset, TensorDataset};
+/// let ds = TensorDataset::new(Tensor::from_vec(vec![1., 2., 3., 4.], &[2, 2]), Tensor::from_vec(vec![0., 1.], &[2]));
+/// let (x, y) = ds.get(1);
+/// assert_eq!((x.to_vec(), y), (vec![3., 4.], 1.));
+/// ```
+pub struct TensorDataset {
+    inputs: Tensor,
+    targets: Tensor,
+}
+
+impl TensorDataset {
+    /// Panics if `targets` is not `[N]` with `N` the first dimension of `inputs`.
+    pub fn new(inputs: Tensor, targets: Tensor) -> TensorDataset {
+        assert!(
+            inputs.dims() >= 1 && targets.dims() == 1 && inputs.size(0) == targets.size(0),
+            "TensorDataset: inputs {:?} and targets {:?} need the same first dimension, targets 1-d",
+            inputs.shape(),
+            targets.shape()
+        );
+        // Detached and contiguous: samples are slices of one buffer.
+        TensorDataset {
+            inputs: inputs.detach().contiguous(),
+            targets: targets.detach().contiguous(),
+        }
+    }
+
+    pub fn inputs(&self) -> &Tensor {
+        &self.inputs
+    }
+
+    pub fn targets(&self) -> &Tensor {
+        &self.targets
+    }
+}
+
+impl Dataset for TensorDataset {
+    fn len(&self) -> usize {
+        self.targets.numel()
+    }
+
+    fn get(&self, index: usize) -> (Tensor, f32) {
+        let mut values = Vec::new();
+        let target = self.get_into(index, &mut values);
+        (Tensor::from_vec(values, &self.inputs.shape()[1..]), target)
+    }
+
+    fn sample_shape(&self) -> Vec<usize> {
+        self.inputs.shape()[1..].to_vec()
+    }
+
+    fn get_into(&self, index: usize, out: &mut Vec<f32>) -> f32 {
+        assert!(
+            index < self.len(),
+            "TensorDataset: index {index} out of range for {} samples",
+            self.len()
+        );
+        let row: usize = self.inputs.shape()[1..].iter().product();
+        self.inputs
+            .with_data(|v| out.extend_from_slice(&v[index * row..(index + 1) * row]));
+        self.targets.with_data(|t| t[index])
+    }
+}
+
+/// The samples of `dataset` at `indices`, in that order (`torch.utils.data.Subset`).
+pub struct Subset {
+    dataset: Arc<dyn Dataset>,
+    indices: Vec<usize>,
+}
+
+impl Subset {
+    /// Panics if an index is out of range for `dataset`.
+    pub fn new(dataset: impl Dataset + 'static, indices: Vec<usize>) -> Subset {
+        let n = dataset.len();
+        assert!(
+            indices.iter().all(|&i| i < n),
+            "Subset: an index is out of range for {n} samples"
+        );
+        Subset {
+            dataset: Arc::new(dataset),
+            indices,
+        }
+    }
+
+    pub fn indices(&self) -> &[usize] {
+        &self.indices
+    }
+}
+
+impl Dataset for Subset {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+    fn get(&self, index: usize) -> (Tensor, f32) {
+        self.dataset.get(self.indices[index])
+    }
+    fn sample_shape(&self) -> Vec<usize> {
+        self.dataset.sample_shape()
+    }
+    fn get_into(&self, index: usize, out: &mut Vec<f32>) -> f32 {
+        self.dataset.get_into(self.indices[index], out)
+    }
+}
+
+/// Split `dataset` into non-overlapping random subsets of the given lengths
+/// (`torch.utils.data.random_split`): a random permutation of all indices,
+/// cut in order. Panics if the lengths do not add up to `dataset.len()`.
+///
+/// ```
+/// use autograd::{Generator, Tensor};
+/// use datasets::{random_split, Dataset, TensorDataset};
+/// let ds = TensorDataset::new(Tensor::zeros(&[10, 3]), Tensor::zeros(&[10]));
+/// let parts = random_split(ds, &[8, 2], &mut Generator::new(42));
+/// assert_eq!((parts[0].len(), parts[1].len()), (8, 2));
+/// ```
+pub fn random_split(
+    dataset: impl Dataset + 'static,
+    lengths: &[usize],
+    generator: &mut Generator,
+) -> Vec<Subset> {
+    let n = dataset.len();
+    assert_eq!(
+        lengths.iter().sum::<usize>(),
+        n,
+        "random_split: lengths {lengths:?} do not add up to the dataset's {n} samples"
+    );
+    let dataset: Arc<dyn Dataset> = Arc::new(dataset);
+    let permutation = generator.permutation(n);
+    let mut start = 0;
+    lengths
+        .iter()
+        .map(|&len| {
+            let indices = permutation[start..start + len].to_vec();
+            start += len;
+            Subset {
+                dataset: dataset.clone(),
+                indices,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counting(n: usize) -> TensorDataset {
+        let inputs: Vec<f32> = (0..2 * n).map(|i| i as f32).collect();
+        let targets: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        TensorDataset::new(
+            Tensor::from_vec(inputs, &[n, 2]),
+            Tensor::from_vec(targets, &[n]),
+        )
+    }
+
+    #[test]
+    fn tensor_dataset_get_and_get_into_agree() {
+        let ds = counting(5);
+        assert_eq!(ds.len(), 5);
+        assert_eq!(ds.sample_shape(), vec![2]);
+        let (x, y) = ds.get(3);
+        assert_eq!((x.shape(), x.to_vec(), y), (&[2][..], vec![6.0, 7.0], 3.0));
+        let mut out = vec![-1.0];
+        assert_eq!(ds.get_into(4, &mut out), 4.0);
+        assert_eq!(out, vec![-1.0, 8.0, 9.0]);
+    }
+
+    #[test]
+    fn tensor_dataset_of_a_transposed_view_reads_rows() {
+        // [[0, 2], [1, 3]] seen through a transpose: rows must be the logical ones.
+        let inputs = Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0], &[2, 2]).t();
+        let ds = TensorDataset::new(inputs, Tensor::from_vec(vec![0.0, 1.0], &[2]));
+        assert_eq!(ds.get(0).0.to_vec(), vec![0.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "same first dimension")]
+    fn tensor_dataset_rejects_mismatched_lengths() {
+        TensorDataset::new(Tensor::zeros(&[3, 2]), Tensor::zeros(&[4]));
+    }
+
+    #[test]
+    fn random_split_partitions_and_is_seeded() {
+        let parts = random_split(counting(10), &[7, 3], &mut Generator::new(5));
+        let targets = |s: &Subset| {
+            (0..s.len())
+                .map(|i| s.get(i).1 as usize)
+                .collect::<Vec<_>>()
+        };
+        let mut all: Vec<usize> = parts.iter().flat_map(targets).collect();
+        assert_ne!(
+            all,
+            (0..10).collect::<Vec<_>>(),
+            "a seeded split should shuffle"
+        );
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        // The split is Generator::permutation cut in order.
+        let p = Generator::new(5).permutation(10);
+        assert_eq!(parts[0].indices(), &p[..7]);
+        assert_eq!(parts[1].indices(), &p[7..]);
+        let again = random_split(counting(10), &[7, 3], &mut Generator::new(5));
+        assert_eq!(again[1].indices(), parts[1].indices());
+    }
+
+    #[test]
+    #[should_panic(expected = "do not add up")]
+    fn random_split_checks_lengths() {
+        random_split(counting(10), &[5, 4], &mut Generator::new(0));
+    }
+}

@@ -1,0 +1,154 @@
+//! `torchvision.transforms.ToTensor` and `Normalize`, with the same arithmetic
+//! (`x / 255`, then `(x - mean) / std`) so values match PyTorch's bit for bit.
+
+use autograd::Tensor;
+
+/// u8 grayscale pixels to an f32 tensor `[1, height, width]` in `[0, 1]`
+/// (`x / 255`), as `torchvision.transforms.ToTensor` does for an 8-bit image.
+///
+/// ```
+/// use datasets::ToTensor;
+/// let t = ToTensor.apply(&[0, 51, 255, 102], 2, 2);
+/// assert_eq!(t.shape(), &[1, 2, 2]);
+/// assert_eq!(t.to_vec(), vec![0.0, 0.2, 1.0, 0.4]);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ToTensor;
+
+impl ToTensor {
+    /// Panics if `pixels.len() != height * width`.
+    pub fn apply(&self, pixels: &[u8], height: usize, width: usize) -> Tensor {
+        assert_eq!(
+            pixels.len(),
+            height * width,
+            "ToTensor: {} pixels for a {height}x{width} image",
+            pixels.len()
+        );
+        Tensor::from_vec(
+            pixels.iter().map(|&p| p as f32 / 255.0).collect(),
+            &[1, height, width],
+        )
+    }
+}
+
+/// `(x - mean[c]) / std[c]` for each channel `c` of a `[..., C, H, W]` tensor
+/// (`torchvision.transforms.Normalize`). One mean and std apply to every channel.
+///
+/// ```
+/// use datasets::{Normalize, ToTensor};
+/// let x = ToTensor.apply(&[0, 255], 1, 2);
+/// let y = Normalize::new(&[0.5], &[0.5]).apply(&x);
+/// assert_eq!(y.to_vec(), vec![-1.0, 1.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalize {
+    mean: Vec<f32>,
+    std: Vec<f32>,
+}
+
+impl Normalize {
+    /// Panics if the lengths differ, are zero, or a std is zero (PyTorch raises
+    /// `ValueError` for a zero std).
+    pub fn new(mean: &[f32], std: &[f32]) -> Normalize {
+        assert!(
+            !mean.is_empty() && mean.len() == std.len(),
+            "Normalize: {} means and {} stds",
+            mean.len(),
+            std.len()
+        );
+        assert!(
+            std.iter().all(|&s| s != 0.0),
+            "Normalize: std {std:?} has a zero, division by zero"
+        );
+        Normalize {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+        }
+    }
+
+    pub fn mean(&self) -> &[f32] {
+        &self.mean
+    }
+
+    pub fn std(&self) -> &[f32] {
+        &self.std
+    }
+
+    /// The normalized copy of `x` (shape `[..., C, H, W]`, or any shape with
+    /// a single mean and std). Panics if `C` is not the number of means.
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        let channels = self.mean.len();
+        let plane = if channels == 1 {
+            x.numel().max(1)
+        } else {
+            assert!(
+                x.dims() >= 3 && x.size(-3) == channels,
+                "Normalize: {channels} means for a tensor of shape {:?} (expected [..., {channels}, H, W])",
+                x.shape()
+            );
+            x.size(-1) * x.size(-2)
+        };
+        let mut values = x.to_vec();
+        for (i, chunk) in values.chunks_mut(plane.max(1)).enumerate() {
+            let c = i % channels;
+            for v in chunk {
+                *v = (*v - self.mean[c]) / self.std[c];
+            }
+        }
+        Tensor::from_vec(values, x.shape())
+    }
+
+    /// The value each u8 pixel becomes after `ToTensor` then this transform
+    /// (single channel): batching an image is then one table lookup per pixel.
+    pub(crate) fn pixel_table(normalize: Option<&Normalize>) -> [f32; 256] {
+        let mut table = [0f32; 256];
+        for (p, v) in table.iter_mut().enumerate() {
+            let x = p as f32 / 255.0;
+            *v = match normalize {
+                Some(n) => (x - n.mean[0]) / n.std[0],
+                None => x,
+            };
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_tensor_divides_by_255() {
+        let t = ToTensor.apply(&[0, 1, 128, 255], 2, 2);
+        // Division (not multiplication by 1/255) is what PyTorch does: `img.float().div(255)`.
+        assert_eq!(t.to_vec(), vec![0.0, 1.0 / 255.0, 128.0 / 255.0, 1.0]);
+    }
+
+    #[test]
+    fn normalize_is_per_channel() {
+        let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 1, 2]);
+        let y = Normalize::new(&[1.0, 2.0], &[2.0, 4.0]).apply(&x);
+        assert_eq!(y.to_vec(), vec![0.0, 0.5, 0.25, 0.5]);
+        // A batch [B, C, H, W] cycles through the channels per image.
+        let x = Tensor::from_vec(vec![1.0, 2.0, 1.0, 2.0], &[2, 2, 1, 1]);
+        assert_eq!(
+            Normalize::new(&[1.0, 2.0], &[1.0, 1.0]).apply(&x).to_vec(),
+            vec![0.0; 4]
+        );
+    }
+
+    #[test]
+    fn pixel_table_matches_to_tensor_then_normalize() {
+        let n = Normalize::new(&[0.1307], &[0.3081]);
+        let table = Normalize::pixel_table(Some(&n));
+        let pixels: Vec<u8> = (0..=255).collect();
+        let expected = n.apply(&ToTensor.apply(&pixels, 16, 16)).to_vec();
+        assert_eq!(table.to_vec(), expected);
+    }
+
+    #[test]
+    #[should_panic(expected = "zero")]
+    fn zero_std_panics() {
+        Normalize::new(&[0.0], &[0.0]);
+    }
+}
