@@ -28,12 +28,12 @@ pub fn clip_grad_norm_(
     max_norm: f64,
     norm_type: f64,
 ) -> Result<f32, OptimError> {
-    if !(norm_type > 0.0) {
+    if norm_type.is_nan() || norm_type <= 0.0 {
         return Err(OptimError::invalid(format!(
             "clip_grad_norm_: norm_type must be positive or inf, got {norm_type}"
         )));
     }
-    let grads = distinct_grads(params);
+    let grads = grads(params);
     if grads.is_empty() {
         return Ok(0.0);
     }
@@ -63,30 +63,23 @@ pub fn clip_grad_norm_(
 /// assert_eq!(w.grad().unwrap().to_vec(), vec![-1.0, 0.5, 1.0]);
 /// ```
 pub fn clip_grad_value_(params: &[Tensor], clip_value: f64) -> Result<(), OptimError> {
-    if !(clip_value >= 0.0) {
+    if clip_value.is_nan() || clip_value < 0.0 {
         return Err(OptimError::invalid(format!(
             "clip_grad_value_: clip_value must not be negative, got {clip_value}"
         )));
     }
     let c = clip_value as f32;
-    for g in distinct_grads(params) {
+    for g in grads(params) {
         // `f32::clamp` keeps a NaN, as `torch.clamp` does.
         g.with_data_mut(|d| d.iter_mut().for_each(|x| *x = x.clamp(-c, c)));
     }
     Ok(())
 }
 
-/// The grads of `params`, each once: two parameters may hold the same
-/// gradient tensor (autograd stores a shared upstream gradient as is), and an
-/// in-place scale must not reach it twice.
-fn distinct_grads(params: &[Tensor]) -> Vec<Tensor> {
-    let mut grads: Vec<Tensor> = Vec::new();
-    for g in params.iter().filter_map(Tensor::grad) {
-        if !grads.iter().any(|seen| seen.same(&g)) {
-            grads.push(g);
-        }
-    }
-    grads
+/// The grads of `params` that exist, as PyTorch lists them (a gradient tensor
+/// shared by two parameters counts, and is scaled, twice there too).
+fn grads(params: &[Tensor]) -> Vec<Tensor> {
+    params.iter().filter_map(Tensor::grad).collect()
 }
 
 /// `torch.linalg.vector_norm(x, p)` for `p > 0` or inf, accumulated in f64.

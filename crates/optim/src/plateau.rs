@@ -116,7 +116,7 @@ fn worst(mode: PlateauMode) -> f64 {
 }
 
 fn check(config: &PlateauConfig) -> Result<(), OptimError> {
-    if !(config.factor < 1.0) {
+    if config.factor.is_nan() || config.factor >= 1.0 {
         return Err(OptimError::invalid(format!(
             "Factor should be < 1.0, got {}",
             config.factor

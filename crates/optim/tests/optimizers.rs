@@ -75,8 +75,11 @@ fn adagrad_matches_a_hand_derivation() {
     );
 }
 
+/// Builds an optimizer over the parameters, given `maximize`.
+type Make = dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>;
+
 /// Runs 6 steps of `make(maximize)` on `sign · objective` and returns x.
-fn run(make: &dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>, maximize: bool) -> Vec<f32> {
+fn run(make: &Make, maximize: bool) -> Vec<f32> {
     let x = Tensor::from_vec(vec![1.0, -2.0], &[2]).requires_grad_(true);
     let mut opt = make(vec![x.clone()], maximize);
     for _ in 0..6 {
@@ -91,7 +94,7 @@ fn run(make: &dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>, maximize: bool) -
 
 #[test]
 fn maximize_ascends_the_negated_objective_exactly() {
-    let makers: Vec<Box<dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>>> = vec![
+    let makers: Vec<Box<Make>> = vec![
         Box::new(|p, maximize| {
             let c = SgdConfig {
                 lr: 0.1,

@@ -1,0 +1,288 @@
+//! Exact resume: train k steps, save parameters + optimizer (+ scheduler)
+//! state, load them into fresh objects, continue; the result must equal an
+//! uninterrupted run bit for bit. The saved scalars go through text, as a
+//! checkpoint file would hold them.
+
+use std::collections::BTreeMap;
+
+use autograd::Tensor;
+use optim::{
+    Adam, AdamConfig, CosineAnnealingLR, LrScheduler, Optimizer, OptimizerState, ParamGroup,
+    RMSprop, RmspropConfig, SgdConfig, SGD,
+};
+
+const STEPS: usize = 12;
+const SAVE_AT: usize = 5;
+
+/// Two parameters, a [2, 3] matrix and a [3] vector, at fixed values.
+fn fresh_params(values: Option<&[Vec<f32>]>) -> Vec<Tensor> {
+    let defaults = [vec![0.5, -1.0, 2.0, 0.25, -0.75, 1.5], vec![1.0, -2.0, 0.5]];
+    let values = values.unwrap_or(&defaults);
+    vec![
+        Tensor::from_vec(values[0].clone(), &[2, 3]).requires_grad_(true),
+        Tensor::from_vec(values[1].clone(), &[3]).requires_grad_(true),
+    ]
+}
+
+/// A small non-quadratic problem: sum((W·v)²) + sum(v⁴)/4 - sum(W).
+fn train_step(opt: &mut dyn Optimizer, params: &[Tensor]) {
+    let (w, v) = (&params[0], &params[1]);
+    opt.zero_grad();
+    let wv = w.matmul(&v.reshape(&[3, 1]));
+    let loss = wv
+        .mul(&wv)
+        .sum()
+        .add(&v.pow(4.0).sum().div_scalar(4.0))
+        .sub(&w.sum());
+    loss.backward().unwrap();
+    opt.step();
+}
+
+/// Scalars through their text form and back, as a file would store them.
+fn through_text(scalars: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    scalars
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v}").parse().unwrap()))
+        .collect()
+}
+
+fn through_file(state: &OptimizerState) -> OptimizerState {
+    OptimizerState {
+        tensors: state
+            .tensors
+            .iter()
+            .map(|(k, t)| (k.clone(), Tensor::from_vec(t.to_vec(), t.shape())))
+            .collect(),
+        scalars: through_text(&state.scalars),
+    }
+}
+
+type Make = dyn Fn(Vec<Tensor>) -> Box<dyn Optimizer>;
+
+fn check_resume(make: &Make, with_scheduler: bool) {
+    let scheduler_for = |opt: &mut dyn Optimizer| CosineAnnealingLR::new(opt, 4, 0.001).unwrap();
+
+    // Uninterrupted.
+    let params = fresh_params(None);
+    let mut opt = make(params.clone());
+    let mut scheduler = scheduler_for(opt.as_mut());
+    for _ in 0..STEPS {
+        train_step(opt.as_mut(), &params);
+        if with_scheduler {
+            scheduler.step(opt.as_mut()).unwrap();
+        }
+    }
+    let uninterrupted: Vec<Vec<f32>> = params.iter().map(|p| p.to_vec()).collect();
+
+    // Interrupted after SAVE_AT steps.
+    let params = fresh_params(None);
+    let mut opt = make(params.clone());
+    let mut scheduler = scheduler_for(opt.as_mut());
+    for _ in 0..SAVE_AT {
+        train_step(opt.as_mut(), &params);
+        if with_scheduler {
+            scheduler.step(opt.as_mut()).unwrap();
+        }
+    }
+    let saved_params: Vec<Vec<f32>> = params.iter().map(|p| p.to_vec()).collect();
+    let saved_optimizer = through_file(&opt.state_dict());
+    let saved_scheduler = through_text(&scheduler.state_dict());
+    drop((params, opt, scheduler));
+
+    // Fresh objects, in PyTorch's order: optimizer, scheduler, then load both.
+    let params = fresh_params(Some(&saved_params));
+    let mut opt = make(params.clone());
+    let mut scheduler = scheduler_for(opt.as_mut());
+    opt.load_state_dict(&saved_optimizer).unwrap();
+    scheduler.load_state_dict(&saved_scheduler).unwrap();
+    for _ in SAVE_AT..STEPS {
+        train_step(opt.as_mut(), &params);
+        if with_scheduler {
+            scheduler.step(opt.as_mut()).unwrap();
+        }
+    }
+    let resumed: Vec<Vec<f32>> = params.iter().map(|p| p.to_vec()).collect();
+    let bits = |v: &[Vec<f32>]| v.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&resumed), bits(&uninterrupted));
+}
+
+#[test]
+fn sgd_with_momentum_resumes_exactly() {
+    let make = |p: Vec<Tensor>| -> Box<dyn Optimizer> {
+        let config = SgdConfig {
+            lr: 0.05,
+            momentum: 0.9,
+            dampening: 0.1,
+            weight_decay: 1e-3,
+            ..Default::default()
+        };
+        // Two groups, the second with its own lr.
+        let groups = vec![
+            ParamGroup::new(vec![p[0].clone()]),
+            ParamGroup::new(vec![p[1].clone()]).lr(0.02),
+        ];
+        Box::new(SGD::with_groups(groups, config).unwrap())
+    };
+    check_resume(&make, false);
+    check_resume(&make, true);
+}
+
+#[test]
+fn adam_amsgrad_resumes_exactly() {
+    let make = |p: Vec<Tensor>| -> Box<dyn Optimizer> {
+        let config = AdamConfig {
+            lr: 0.05,
+            amsgrad: true,
+            weight_decay: 1e-2,
+            ..Default::default()
+        };
+        Box::new(Adam::new(p, config).unwrap())
+    };
+    check_resume(&make, false);
+    check_resume(&make, true);
+}
+
+#[test]
+fn rmsprop_centered_resumes_exactly() {
+    let make = |p: Vec<Tensor>| -> Box<dyn Optimizer> {
+        let config = RmspropConfig {
+            lr: 0.01,
+            momentum: 0.5,
+            centered: true,
+            ..Default::default()
+        };
+        Box::new(RMSprop::new(p, config).unwrap())
+    };
+    check_resume(&make, false);
+    check_resume(&make, true);
+}
+
+#[test]
+fn a_fresh_optimizer_without_the_state_diverges() {
+    // The control for the tests above: skipping the load changes the result.
+    let config = AdamConfig {
+        lr: 0.05,
+        ..Default::default()
+    };
+    let params = fresh_params(None);
+    let mut opt = Adam::new(params.clone(), config.clone()).unwrap();
+    for _ in 0..STEPS {
+        train_step(&mut opt, &params);
+    }
+    let params2 = fresh_params(None);
+    let mut opt2 = Adam::new(params2.clone(), config.clone()).unwrap();
+    for _ in 0..SAVE_AT {
+        train_step(&mut opt2, &params2);
+    }
+    let mut opt3 = Adam::new(params2.clone(), config).unwrap();
+    for _ in SAVE_AT..STEPS {
+        train_step(&mut opt3, &params2);
+    }
+    assert_ne!(params[0].to_vec(), params2[0].to_vec());
+}
+
+#[test]
+fn state_dict_has_pytorchs_names() {
+    let params = fresh_params(None);
+    let config = RmspropConfig {
+        momentum: 0.9,
+        centered: true,
+        ..Default::default()
+    };
+    let mut opt = RMSprop::new(params.clone(), config).unwrap();
+    train_step(&mut opt, &params);
+    let state = opt.state_dict();
+    let tensors: Vec<&str> = state.tensors.keys().map(String::as_str).collect();
+    assert_eq!(
+        tensors,
+        [
+            "state.0.grad_avg",
+            "state.0.momentum_buffer",
+            "state.0.square_avg",
+            "state.1.grad_avg",
+            "state.1.momentum_buffer",
+            "state.1.square_avg"
+        ]
+    );
+    assert_eq!(state.tensors["state.0.square_avg"].shape(), &[2, 3]);
+    assert_eq!(state.scalars["state.1.step"], 1.0);
+    assert_eq!(state.scalars["param_groups.0.lr"], 1e-2);
+    assert_eq!(state.scalars["param_groups.0.alpha"], 0.99);
+    assert_eq!(state.scalars["param_groups.0.centered"], 1.0);
+    assert_eq!(state.scalars["param_groups.0.num_params"], 2.0);
+}
+
+#[test]
+fn loading_a_state_that_does_not_fit_is_an_error_and_changes_nothing() {
+    let params = fresh_params(None);
+    let mut adam = Adam::new(params.clone(), AdamConfig::default()).unwrap();
+    train_step(&mut adam, &params);
+    let good = adam.state_dict();
+    let text = |e: optim::OptimError| e.to_string();
+
+    // A state from SGD.
+    let mut sgd = SGD::new(
+        params.clone(),
+        SgdConfig {
+            momentum: 0.9,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    train_step(&mut sgd, &params);
+    let err = text(adam.load_state_dict(&sgd.state_dict()).unwrap_err());
+    assert!(
+        err.contains("Adam") && err.contains("missing key 'param_groups.0.beta1'"),
+        "{err}"
+    );
+
+    // Another parameter layout.
+    let mut other = Adam::new(vec![params[0].clone()], AdamConfig::default()).unwrap();
+    let err = text(other.load_state_dict(&good).unwrap_err());
+    assert!(
+        err.contains("doesn't match the size of optimizer's group"),
+        "{err}"
+    );
+    let grouped = vec![
+        ParamGroup::new(vec![params[0].clone()]),
+        ParamGroup::new(vec![params[1].clone()]),
+    ];
+    let mut other = Adam::with_groups(grouped, AdamConfig::default()).unwrap();
+    let err = text(other.load_state_dict(&good).unwrap_err());
+    assert!(
+        err.contains("different number of parameter groups"),
+        "{err}"
+    );
+
+    // A buffer of the wrong shape, an unknown key, an invalid hyperparameter.
+    let mut bad = good.clone();
+    bad.tensors
+        .insert("state.1.exp_avg".into(), Tensor::zeros(&[4]));
+    let err = text(adam.load_state_dict(&bad).unwrap_err());
+    assert!(
+        err.contains("'state.1.exp_avg' has shape [4] but parameter 1 has shape [3]"),
+        "{err}"
+    );
+    let mut bad = good.clone();
+    bad.tensors
+        .insert("state.0.momentum_buffer".into(), Tensor::zeros(&[2, 3]));
+    assert!(text(adam.load_state_dict(&bad).unwrap_err())
+        .contains("unexpected tensor 'state.0.momentum_buffer'"));
+    let mut bad = good.clone();
+    bad.scalars.insert("state.2.step".into(), 1.0);
+    assert!(text(adam.load_state_dict(&bad).unwrap_err()).contains("unexpected key 'state.2.step'"));
+    let mut bad = good.clone();
+    bad.scalars.insert("param_groups.0.beta2".into(), 1.5);
+    assert!(text(adam.load_state_dict(&bad).unwrap_err())
+        .contains("Invalid beta parameter at index 1: 1.5"));
+    let mut bad = good.clone();
+    bad.scalars.insert("state.0.step".into(), 0.5);
+    assert!(text(adam.load_state_dict(&bad).unwrap_err()).contains("must be a step count"));
+
+    // None of these changed the optimizer.
+    let after = adam.state_dict();
+    assert_eq!(after.scalars, good.scalars);
+    for (key, tensor) in &good.tensors {
+        assert_eq!(after.tensors[key].to_vec(), tensor.to_vec(), "{key}");
+    }
+}
