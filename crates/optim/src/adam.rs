@@ -203,7 +203,7 @@ fn adam_update(
     let n = param.len();
     assert_eq!(grad.len(), n, "Adam: gradient and parameter sizes differ");
     let (m, v) = (buffer(exp_avg, n, 0.0), buffer(exp_avg_sq, n, 0.0));
-    let mut v_max = if c.amsgrad {
+    let v_max = if c.amsgrad {
         Some(buffer(max_exp_avg_sq, n, 0.0))
     } else {
         None
@@ -227,25 +227,41 @@ fn adam_update(
         c.eps as f32,
     );
 
-    for i in 0..n {
-        let mut g = sign * grad[i];
+    // The moments, then the parameter; the loop is written once per amsgrad
+    // setting so that each version is a plain pass the compiler can vectorise.
+    let moments = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
+        let mut g = sign * g;
         if l2 {
-            g += wd * param[i];
+            g += wd * *p;
         }
         if decay {
-            param[i] *= decay_factor;
+            *p *= decay_factor;
         }
-        m[i] = lerp(m[i], g, w1);
-        v[i] = v[i] * beta2_f + w2 * g * g;
-        let second = match v_max.as_deref_mut() {
-            Some(v_max) => {
-                v_max[i] = maximum(v_max[i], v[i]);
-                v_max[i]
+        *m = lerp(*m, g, w1);
+        *v = *v * beta2_f + w2 * g * g;
+    };
+    let apply = |p: &mut f32, m: f32, second: f32| {
+        *p += neg_step_size * m / (second.sqrt() / bias_correction2_sqrt + eps);
+    };
+    let pass = param
+        .iter_mut()
+        .zip(grad)
+        .zip(m.iter_mut())
+        .zip(v.iter_mut());
+    match v_max {
+        Some(v_max) => {
+            for ((((p, &g), m), v), v_max) in pass.zip(v_max.iter_mut()) {
+                moments(p, g, m, v);
+                *v_max = maximum(*v_max, *v);
+                apply(p, *m, *v_max);
             }
-            None => v[i],
-        };
-        let denom = second.sqrt() / bias_correction2_sqrt + eps;
-        param[i] += neg_step_size * m[i] / denom;
+        }
+        None => {
+            for (((p, &g), m), v) in pass {
+                moments(p, g, m, v);
+                apply(p, *m, *v);
+            }
+        }
     }
 }
 

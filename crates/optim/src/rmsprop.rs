@@ -106,12 +106,12 @@ impl Rule for RmspropConfig {
             "RMSprop: gradient and parameter sizes differ"
         );
         let v = buffer(square_avg, n, 0.0);
-        let mut b = if self.momentum > 0.0 {
+        let b = if self.momentum > 0.0 {
             Some(buffer(momentum_buffer, n, 0.0))
         } else {
             None
         };
-        let mut g_avg = if self.centered {
+        let g_avg = if self.centered {
             Some(buffer(grad_avg, n, 0.0))
         } else {
             None
@@ -127,25 +127,47 @@ impl Rule for RmspropConfig {
         );
         let (momentum, neg_lr) = (self.momentum as f32, (-self.lr) as f32);
 
-        for i in 0..n {
-            let mut g = sign * grad[i];
-            if use_wd {
-                g += wd * param[i];
+        // The pieces of the update; one loop per (centered, momentum) setting so
+        // that each is a plain pass the compiler can vectorise.
+        let square = |p: f32, g: f32, v: &mut f32| {
+            let g = if use_wd { sign * g + wd * p } else { sign * g };
+            *v = *v * alpha + keep * g * g;
+            g
+        };
+        let centered = |v: f32, g_avg: &mut f32, g: f32| {
+            *g_avg = lerp(*g_avg, g, keep);
+            (v + -*g_avg * *g_avg).sqrt() + eps
+        };
+        let with_momentum = |p: &mut f32, b: &mut f32, g: f32, avg: f32| {
+            *b = *b * momentum + g / avg;
+            *p += neg_lr * *b;
+        };
+        let pass = param.iter_mut().zip(grad).zip(v.iter_mut());
+        match (g_avg, b) {
+            (None, None) => {
+                for ((p, &g), v) in pass {
+                    let g = square(*p, g, v);
+                    *p += neg_lr * g / (v.sqrt() + eps);
+                }
             }
-            v[i] = v[i] * alpha + keep * g * g;
-            let avg = match g_avg.as_deref_mut() {
-                Some(g_avg) => {
-                    g_avg[i] = lerp(g_avg[i], g, keep);
-                    (v[i] + -g_avg[i] * g_avg[i]).sqrt()
+            (None, Some(b)) => {
+                for (((p, &g), v), b) in pass.zip(b.iter_mut()) {
+                    let g = square(*p, g, v);
+                    with_momentum(p, b, g, v.sqrt() + eps);
                 }
-                None => v[i].sqrt(),
-            } + eps;
-            match b.as_deref_mut() {
-                Some(b) => {
-                    b[i] = b[i] * momentum + g / avg;
-                    param[i] += neg_lr * b[i];
+            }
+            (Some(g_avg), None) => {
+                for (((p, &g), v), g_avg) in pass.zip(g_avg.iter_mut()) {
+                    let g = square(*p, g, v);
+                    *p += neg_lr * g / centered(*v, g_avg, g);
                 }
-                None => param[i] += neg_lr * g / avg,
+            }
+            (Some(g_avg), Some(b)) => {
+                for ((((p, &g), v), g_avg), b) in pass.zip(g_avg.iter_mut()).zip(b.iter_mut()) {
+                    let g = square(*p, g, v);
+                    let avg = centered(*v, g_avg, g);
+                    with_momentum(p, b, g, avg);
+                }
             }
         }
     }

@@ -75,6 +75,45 @@ fn adagrad_matches_a_hand_derivation() {
     );
 }
 
+#[test]
+fn rmsprop_momentum_or_centered_alone_match_hand_derivations() {
+    // The reference covers plain and centered-with-momentum RMSprop; these are the
+    // other two settings. x0 = 1 with a = 0.5, b = 1: g = x + 1; lr 0.01, alpha 0.9.
+    let eps = 1e-8;
+    for (momentum, centered) in [(0.5, false), (0.0, true)] {
+        let x = Tensor::from_vec(vec![1.0, 0.0], &[2]).requires_grad_(true);
+        let config = RmspropConfig {
+            lr: 0.01,
+            alpha: 0.9,
+            momentum,
+            centered,
+            ..Default::default()
+        };
+        let mut opt = RMSprop::new(vec![x.clone()], config).unwrap();
+        let (mut want_x, mut v, mut g_avg, mut buf) = (1.0f64, 0.0, 0.0, 0.0);
+        for step in 1..=3 {
+            opt.zero_grad();
+            objective(&x).backward().unwrap();
+            opt.step();
+            let g = want_x + 1.0;
+            v = 0.9 * v + 0.1 * g * g;
+            g_avg = 0.9 * g_avg + 0.1 * g;
+            let avg = if centered {
+                (v - g_avg * g_avg).sqrt()
+            } else {
+                v.sqrt()
+            } + eps;
+            buf = momentum * buf + g / avg;
+            want_x -= 0.01 * if momentum > 0.0 { buf } else { g / avg };
+            let got = x.to_vec()[0];
+            assert!(
+                close(got, want_x),
+                "momentum {momentum}, centered {centered}, step {step}: {got} vs {want_x}"
+            );
+        }
+    }
+}
+
 /// Builds an optimizer over the parameters, given `maximize`.
 type Make = dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>;
 
