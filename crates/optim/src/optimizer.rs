@@ -87,8 +87,8 @@ pub trait Optimizer: Send {
 /// - `scalars["param_groups.<g>.<name>"]`: group `g`'s hyperparameters (`lr`,
 ///   `weight_decay`, `momentum`, `beta1`, ...; booleans as 0 or 1) and `num_params`.
 ///
-/// Scalars are finite; to store them as text, `format!("{v}")` and `str::parse::<f64>`
-/// round-trip exactly.
+/// To store scalars as text, `format!("{v}")` and `str::parse::<f64>` round-trip
+/// them exactly (inf included); JSON needs serde_json's `float_roundtrip` feature.
 #[derive(Clone, Debug, Default)]
 pub struct OptimizerState {
     pub tensors: BTreeMap<String, Tensor>,
@@ -345,7 +345,7 @@ impl<R: Rule> Optimizer for Optim<R> {
         let saved_groups = saved
             .scalars
             .keys()
-            .filter(|k| k.ends_with(".num_params"))
+            .filter(|k| k.starts_with("param_groups.") && k.ends_with(".num_params"))
             .count();
         if saved_groups != self.groups.len() {
             return Err(bad(format!(
