@@ -292,6 +292,12 @@ impl Dataset for Mnist {
 
     /// One table lookup per pixel, no tensor: the DataLoader's fast path.
     fn get_into(&self, index: usize, out: &mut Vec<f32>) -> f32 {
+        assert!(
+            index < self.len(),
+            "{}: index {index} out of range for {} samples",
+            self.variant.name(),
+            self.len()
+        );
         out.extend(
             self.image(index)
                 .iter()
