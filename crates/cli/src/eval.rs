@@ -1,0 +1,77 @@
+//! `ferrograd eval` and `ferrograd predict`: use saved weights (ferrograd's or PyTorch's).
+
+use anyhow::{bail, Context, Result};
+use autograd::{no_grad, Tensor};
+use datasets::{DataLoader, Dataset};
+use nn::models::NeuralNetwork;
+use nn::{CrossEntropyLoss, Module};
+
+use crate::args::{EvalArgs, PredictArgs};
+use crate::data;
+
+fn load_model(path: &std::path::Path) -> Result<NeuralNetwork> {
+    let model = NeuralNetwork::new();
+    let weights =
+        nn::load_safetensors(path).with_context(|| format!("--weights {}", path.display()))?;
+    model
+        .load_state_dict(&weights, true)
+        .with_context(|| format!("--weights {}", path.display()))?;
+    model.eval();
+    Ok(model)
+}
+
+/// The tutorial's test lines for the weights in `--weights`.
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let model = load_model(&args.weights)?;
+    let test = data::load(&args.data, false)?;
+    let size = test.len();
+    let loader = DataLoader::new(test, args.batch_size as usize);
+    let loss_fn = CrossEntropyLoss::new();
+    let (mut test_loss, mut correct) = (0.0f64, 0usize);
+    no_grad(|| {
+        for (x, y) in &loader {
+            let pred = model.forward(&x);
+            test_loss += loss_fn.forward(&pred, &y).item() as f64;
+            correct += pred
+                .argmax(1)
+                .with_data(|p| y.with_data(|y| p.iter().zip(y).filter(|(a, b)| a == b).count()));
+        }
+    });
+    test_loss /= loader.len() as f64;
+    let accuracy = correct as f64 / size as f64;
+    println!(
+        "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {test_loss:>8.6} \n",
+        100.0 * accuracy
+    );
+    Ok(())
+}
+
+/// The predicted class of one test image, its probability and the true label.
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let model = load_model(&args.weights)?;
+    let test = data::load(&args.data, false)?;
+    if args.index >= test.len() {
+        bail!(
+            "--index {} is out of range: the test set has {} images (0 to {})",
+            args.index,
+            test.len(),
+            test.len() - 1
+        );
+    }
+    let (image, label) = test.get(args.index);
+    let x = image.unsqueeze(0);
+    let probs: Tensor = no_grad(|| model.forward(&x).softmax(1));
+    let p = probs.to_vec();
+    let (best, prob) = p
+        .iter()
+        .enumerate()
+        .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let classes = test.classes();
+    println!(
+        "Predicted: \"{}\" ({:.1}%), Actual: \"{}\"",
+        classes[best],
+        100.0 * prob,
+        classes[label as usize]
+    );
+    Ok(())
+}

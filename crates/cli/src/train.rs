@@ -1,0 +1,343 @@
+//! `ferrograd train`: the tutorial's training run, with the flags around it
+//! (init, save, checkpoints and resume, metrics, plot).
+
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use autograd::{no_grad, Tensor};
+use datasets::{DataLoader, Dataset};
+use nn::models::NeuralNetwork;
+use nn::{CrossEntropyLoss, Module};
+use optim::{LrScheduler, OptimOptions, Optimizer};
+use serde_json::{json, Value};
+
+use crate::args::{OptimizerName, TrainArgs};
+use crate::checkpoint::{self, Checkpoint};
+use crate::data;
+use crate::plot::{self, EpochPoint, StepPoint};
+
+/// Everything a training run keeps between epochs.
+struct Run {
+    model: NeuralNetwork,
+    loss_fn: CrossEntropyLoss,
+    optimizer: Box<dyn Optimizer>,
+    scheduler: Option<Box<dyn LrScheduler>>,
+    metrics: Option<File>,
+    quiet: bool,
+    start: Instant,
+    steps: Vec<StepPoint>,
+    epochs: Vec<EpochPoint>,
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    validate(args)?;
+    if let Some(path) = &args.save {
+        check_writable(path).context("--save")?;
+    }
+    let train_data = data::load(&args.data, true)?;
+    let test_data = data::load(&args.data, false)?;
+    let size = train_data.len();
+    let train_loader = DataLoader::new(train_data, args.batch_size as usize)
+        .shuffle(args.shuffle)
+        .seed(args.seed);
+    let test_loader = DataLoader::new(test_data, args.batch_size as usize);
+
+    autograd::manual_seed(args.seed);
+    let model = NeuralNetwork::new();
+    if let Some(init) = &args.init {
+        let weights =
+            nn::load_safetensors(init).with_context(|| format!("--init {}", init.display()))?;
+        model
+            .load_state_dict(&weights, true)
+            .with_context(|| format!("--init {}", init.display()))?;
+    }
+    let options = OptimOptions {
+        lr: Some(args.lr),
+        momentum: args.momentum,
+        weight_decay: args.weight_decay,
+        nesterov: args.nesterov,
+    };
+    let mut optimizer = optim::build(args.optimizer.as_str(), model.parameters(), &options)
+        .context("--optimizer")?;
+    let scheduler = match &args.scheduler {
+        Some(spec) => Some(
+            optim::build_scheduler(
+                spec,
+                optimizer.as_mut(),
+                args.epochs as usize,
+                train_loader.len(),
+            )
+            .context("--scheduler")?,
+        ),
+        None => None,
+    };
+    let mut run = Run {
+        model,
+        loss_fn: CrossEntropyLoss::new(),
+        optimizer,
+        scheduler,
+        metrics: None,
+        quiet: args.quiet,
+        start: Instant::now(),
+        steps: Vec::new(),
+        epochs: Vec::new(),
+    };
+
+    let config = config_of(args);
+    let mut first_epoch = 0;
+    if let Some(dir) = &args.resume {
+        first_epoch = run.resume(dir, &config)?;
+    }
+    if let Some(path) = &args.metrics {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(args.resume.is_some())
+            .write(true)
+            .truncate(args.resume.is_none())
+            .open(path)
+            .with_context(|| format!("--metrics {}", path.display()))?;
+        run.metrics = Some(file);
+    }
+
+    for t in first_epoch..args.epochs {
+        run.say(&format!("Epoch {}\n-------------------------------", t + 1));
+        train_loader.set_epoch(t as u64);
+        run.train_loop(&train_loader, size, t + 1)?;
+        let (accuracy, avg_loss) = run.test_loop(&test_loader, t + 1)?;
+        if let Some(s) = run.scheduler.as_mut().filter(|s| !s.per_batch()) {
+            s.step_with_metric(run.optimizer.as_mut(), avg_loss)
+                .context("--scheduler")?;
+        }
+        if let Some(dir) = &args.checkpoint_dir {
+            let ckpt = Checkpoint {
+                epoch: t + 1,
+                model: run.model.state_dict(),
+                optimizer: run.optimizer.state_dict(),
+                scheduler: run
+                    .scheduler
+                    .as_ref()
+                    .map(|s| s.state_dict())
+                    .unwrap_or_default(),
+                config: config.clone(),
+            };
+            checkpoint::save(dir, &ckpt)
+                .with_context(|| format!("--checkpoint-dir {}", dir.display()))?;
+        }
+        run.log(
+            json!({"kind": "epoch", "epoch": t + 1, "accuracy": accuracy, "avg_loss": avg_loss}),
+        )?;
+    }
+    run.say("Done!");
+
+    if let Some(path) = &args.save {
+        nn::save_safetensors(path, &run.model.state_dict())
+            .with_context(|| format!("--save {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        plot::draw(path, &run.steps, &run.epochs)
+            .with_context(|| format!("--plot {}", path.display()))?;
+    }
+    Ok(())
+}
+
+impl Run {
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// One JSON line in the --metrics file, with the time and learning rate added.
+    fn log(&mut self, mut record: Value) -> Result<()> {
+        record["lr"] = json!(self.optimizer.lr());
+        record["seconds"] = json!(self.start.elapsed().as_secs_f64());
+        if let Some(f) = &mut self.metrics {
+            writeln!(f, "{record}")
+                .and_then(|_| f.flush())
+                .context("writing --metrics")?;
+        }
+        Ok(())
+    }
+
+    /// The tutorial's `train_loop`.
+    fn train_loop(&mut self, loader: &DataLoader, size: usize, epoch: u32) -> Result<()> {
+        self.model.train();
+        let bar = progress_bar(loader.len(), self.quiet);
+        let batch_size = loader.batch_size();
+        for (batch, (x, y)) in loader.iter().enumerate() {
+            // Compute prediction and loss
+            let pred = self.model.forward(&x);
+            let loss = self.loss_fn.forward(&pred, &y);
+            let loss_value = loss.item();
+            if !loss_value.is_finite() {
+                bail!(
+                    "the training loss became {loss_value} at epoch {epoch}, batch {batch} (lr {}): \
+                     training diverged; try a smaller --lr (no checkpoint was written for this epoch)",
+                    self.optimizer.lr()
+                );
+            }
+            // Backpropagation
+            loss.backward()?;
+            self.optimizer.step();
+            self.optimizer.zero_grad();
+            if let Some(s) = self.scheduler.as_mut().filter(|s| s.per_batch()) {
+                s.step(self.optimizer.as_mut()).context("--scheduler")?;
+            }
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            if batch % 100 == 0 {
+                let current = batch * batch_size + x.size(0);
+                self.say(&format!(
+                    "loss: {:>7.6}  [{current:>5}/{size:>5}]",
+                    loss_value as f64
+                ));
+                let samples_seen = (epoch as u64 - 1) * size as u64 + current as u64;
+                self.steps.push(StepPoint {
+                    epoch,
+                    samples_seen,
+                    loss: loss_value as f64,
+                });
+                self.log(json!({"kind": "step", "epoch": epoch, "step": batch, "samples": current, "loss": loss_value}))?;
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        Ok(())
+    }
+
+    /// The tutorial's `test_loop`: returns (accuracy in [0, 1], average batch loss).
+    fn test_loop(&mut self, loader: &DataLoader, epoch: u32) -> Result<(f64, f64)> {
+        self.model.eval();
+        let size = loader.dataset().len();
+        let num_batches = loader.len();
+        let (mut test_loss, mut correct) = (0.0f64, 0usize);
+        no_grad(|| {
+            for (x, y) in loader {
+                let pred = self.model.forward(&x);
+                test_loss += self.loss_fn.forward(&pred, &y).item() as f64;
+                correct += count_equal(&pred.argmax(1), &y);
+            }
+        });
+        test_loss /= num_batches as f64;
+        let accuracy = correct as f64 / size as f64;
+        if !test_loss.is_finite() {
+            bail!("the test loss became {test_loss} after epoch {epoch}: training diverged; try a smaller --lr");
+        }
+        self.say(&format!(
+            "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {test_loss:>8.6} \n",
+            100.0 * accuracy
+        ));
+        self.epochs.push(EpochPoint {
+            epoch,
+            accuracy,
+            avg_loss: test_loss,
+        });
+        Ok((accuracy, test_loss))
+    }
+
+    /// Load the last complete checkpoint in `dir`; returns the number of epochs it completed.
+    fn resume(&mut self, dir: &Path, config: &Value) -> Result<u32> {
+        let path = checkpoint::latest(dir)
+            .with_context(|| format!("--resume {}", dir.display()))?
+            .with_context(|| {
+                format!(
+                    "--resume {}: no complete checkpoint (epoch-NNNN directory) there",
+                    dir.display()
+                )
+            })?;
+        let ckpt =
+            checkpoint::load(&path).with_context(|| format!("--resume {}", path.display()))?;
+        if &ckpt.config != config {
+            bail!(
+                "--resume {}: the checkpoint was made with other flags: {} (now: {}); resume with the same flags",
+                path.display(),
+                ckpt.config,
+                config
+            );
+        }
+        let context = || format!("--resume {}", path.display());
+        self.model
+            .load_state_dict(&ckpt.model, true)
+            .with_context(context)?;
+        self.optimizer
+            .load_state_dict(&ckpt.optimizer)
+            .with_context(context)?;
+        if let Some(s) = self.scheduler.as_mut() {
+            s.load_state_dict(&ckpt.scheduler).with_context(context)?;
+        }
+        Ok(ckpt.epoch)
+    }
+}
+
+/// How many predicted classes equal the labels.
+fn count_equal(pred: &Tensor, labels: &Tensor) -> usize {
+    pred.with_data(|p| labels.with_data(|y| p.iter().zip(y).filter(|(a, b)| a == b).count()))
+}
+
+/// The flags that define a run: a resumed run must repeat them.
+fn config_of(args: &TrainArgs) -> Value {
+    json!({
+        "dataset": format!("{:?}", args.data.dataset),
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer.as_str(),
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "nesterov": args.nesterov,
+        "scheduler": args.scheduler,
+        "shuffle": args.shuffle,
+        "seed": args.seed,
+        "init": args.init.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+fn validate(args: &TrainArgs) -> Result<()> {
+    let finite_non_negative = |name: &str, v: f64| -> Result<()> {
+        if !v.is_finite() || v < 0.0 {
+            bail!("{name} must be a finite number >= 0, got {v}");
+        }
+        Ok(())
+    };
+    finite_non_negative("--lr", args.lr)?;
+    finite_non_negative("--momentum", args.momentum)?;
+    if let Some(wd) = args.weight_decay {
+        finite_non_negative("--weight-decay", wd)?;
+    }
+    if args.nesterov && args.optimizer != OptimizerName::Sgd {
+        bail!("--nesterov applies to --optimizer sgd only");
+    }
+    Ok(())
+}
+
+/// Fail before training, not after, if `path` cannot be written.
+fn check_writable(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        bail!("{} is a directory", path.display());
+    }
+    let probe = dir.join(format!(".ferrograd-write-test-{}", std::process::id()));
+    File::create(&probe).with_context(|| format!("cannot write into {}", dir.display()))?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+/// A progress bar on stderr, only when stderr is a terminal (stdout keeps the tutorial's format).
+fn progress_bar(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} batches  {elapsed} < {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
