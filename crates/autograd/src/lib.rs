@@ -9,7 +9,7 @@
 //!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, `softmax`/`log_softmax`,
-//!   `gather`, `mul_mask`.
+//!   `gather`, `mul_mask`; `eq` and `argmax` (not differentiable).
 //! - [`Generator`], [`manual_seed`]: seeded random numbers.
 //! - [`gradcheck`]: finite-difference check of backward rules.
 //!

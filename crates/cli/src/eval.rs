@@ -32,9 +32,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         for (x, y) in &loader {
             let pred = model.forward(&x);
             test_loss += loss_fn.forward(&pred, &y).item() as f64;
-            correct += pred
-                .argmax(1)
-                .with_data(|p| y.with_data(|y| p.iter().zip(y).filter(|(a, b)| a == b).count()));
+            correct += pred.argmax(1).eq(&y).sum().item() as usize;
         }
     });
     test_loss /= loader.len() as f64;

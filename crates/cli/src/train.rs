@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use autograd::{no_grad, Tensor};
+use autograd::no_grad;
 use datasets::{DataLoader, Dataset};
 use nn::models::NeuralNetwork;
 use nn::{CrossEntropyLoss, Module};
@@ -220,7 +220,7 @@ impl Run {
             for (x, y) in loader {
                 let pred = self.model.forward(&x);
                 test_loss += self.loss_fn.forward(&pred, &y).item() as f64;
-                correct += count_equal(&pred.argmax(1), &y);
+                correct += pred.argmax(1).eq(&y).sum().item() as usize;
             }
         });
         test_loss /= num_batches as f64;
@@ -272,11 +272,6 @@ impl Run {
         }
         Ok(ckpt.epoch)
     }
-}
-
-/// How many predicted classes equal the labels.
-fn count_equal(pred: &Tensor, labels: &Tensor) -> usize {
-    pred.with_data(|p| labels.with_data(|y| p.iter().zip(y).filter(|(a, b)| a == b).count()))
 }
 
 /// The flags that define a run: a resumed run must repeat them.

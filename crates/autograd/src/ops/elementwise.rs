@@ -191,6 +191,13 @@ impl Tensor {
         })
     }
 
+    /// 1.0 where `self == other` and 0.0 elsewhere, with broadcasting; not
+    /// differentiable (as `==` in PyTorch), e.g. `pred.argmax(1).eq(&y).sum()`.
+    pub fn eq(&self, other: &Tensor) -> Tensor {
+        let (data, shape) = broadcast_zip("eq", self, other, |x, y| (x == y) as u8 as f32);
+        Tensor::from_vec(data, &shape)
+    }
+
     // ---------------------------------------------------------------- scalar
 
     pub fn add_scalar(&self, s: f32) -> Tensor {
