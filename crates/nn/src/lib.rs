@@ -45,3 +45,8 @@ pub use layers::{Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Softmax};
 pub use loss::{CrossEntropyLoss, MSELoss, NLLLoss};
 pub use module::{prefixed, IncompatibleKeys, Module, StateDict};
 pub use sequential::Sequential;
+
+/// The README's Rust example, compiled and run as a doctest so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
