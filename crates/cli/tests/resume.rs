@@ -31,6 +31,9 @@ fn run_flags(data: &Path) -> Vec<String> {
         "--data-dir",
         &arg(data),
         "--no-download",
+        // (a) and (b) run at the same time: one core each.
+        "--threads",
+        "1",
     ]
     .map(String::from)
     .to_vec()
