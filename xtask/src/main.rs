@@ -2,14 +2,18 @@
 //!
 //! - `cargo xtask train [FLAGS]`: build in release mode and run the tutorial (`ferrograd train FLAGS`).
 //! - `cargo xtask download [FLAGS]`: fetch and verify the dataset (`ferrograd download FLAGS`).
-//! - `cargo xtask bench`: the benchmarks (see docs/benchmarks.md).
+//! - `cargo xtask bench [--vs-pytorch]`: time the tutorial's workload (and PyTorch's) and write
+//!   the table into docs/benchmarks.md (see `bench.rs`).
+
+mod bench;
 
 use std::process::{exit, Command};
 
 const USAGE: &str = "usage: cargo xtask <train|download|bench> [FLAGS]
   train     build ferrograd in release mode and run the tutorial (flags: see `cargo xtask train --help`)
   download  fetch and verify FashionMNIST or MNIST into ./data (flags: see `cargo xtask download --help`)
-  bench     run the benchmarks";
+  bench     time the tutorial workload, write docs/benchmarks.md (flags: --vs-pytorch, --epochs N,
+            --data-dir DIR, --no-criterion)";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,12 +21,7 @@ fn main() {
     let rest: Vec<String> = args.collect();
     let status = match task.as_str() {
         "train" | "download" => run_ferrograd(&task, &rest),
-        "bench" => {
-            eprintln!(
-                "xtask bench: the benchmark suite is not written yet (see the performance issue)."
-            );
-            exit(2);
-        }
+        "bench" => bench::run(&rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             exit(0);

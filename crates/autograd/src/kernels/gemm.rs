@@ -1,6 +1,6 @@
 //! Single-precision GEMM: `matrixmultiply`'s sgemm on strided operands, split
-//! across rayon's threads when the product is large enough to pay for it.
-//! This is the only module of the crate with `unsafe` code.
+//! across threads (`pool`) when the product is large enough to pay for it;
+//! the number of threads is rayon's (`RAYON_NUM_THREADS`, `ferrograd --threads`).
 
 /// A read-only matrix: `rows x cols` elements of `data` at `data[offset + i*row_stride + j*col_stride]`.
 /// Transposing is swapping the strides, with no copy.
@@ -55,22 +55,58 @@ const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 /// With `beta == 0` the old contents of `c` are ignored (never read), so `c`
 /// need not be initialised meaningfully.
 pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(
-        b.rows, k,
-        "gemm: inner dimensions differ ({m}x{k} @ {}x{n})",
-        b.rows
-    );
     assert_eq!(
         c.len(),
-        m * n,
-        "gemm: output buffer holds {} values, not {m}x{n}",
-        c.len()
+        a.rows * b.cols,
+        "gemm: output buffer holds {} values, not {}x{}",
+        c.len(),
+        a.rows,
+        b.cols
+    );
+    check(a, b);
+    // SAFETY: `check` verified the operands; `c` holds m*n values and is ours.
+    unsafe { gemm_ptr(alpha, a, b, beta, c.as_mut_ptr()) }
+}
+
+/// `a @ b` in a new row-major `a.rows x b.cols` buffer. The buffer is not
+/// zero-filled first: the GEMM writes every element (with `beta = 0`
+/// matrixmultiply never reads the output), so a fill would be wasted work.
+pub fn gemm_new(a: MatRef, b: MatRef) -> Vec<f32> {
+    check(a, b);
+    let len = a.rows * b.cols;
+    if a.cols == 0 {
+        return vec![0.0; len]; // an empty sum
+    }
+    let mut c: Vec<f32> = Vec::with_capacity(len);
+    // SAFETY: `check` verified the operands; the spare capacity holds `len`
+    // values. With beta = 0 and k > 0, sgemm writes each of the m x n
+    // elements exactly once without reading them ("If beta is zero, then C
+    // does not need to be initialized", matrixmultiply's docs), so all `len`
+    // values are initialised when `set_len` runs.
+    unsafe {
+        gemm_ptr(1.0, a, b, 0.0, c.spare_capacity_mut().as_mut_ptr().cast());
+        c.set_len(len);
+    }
+    c
+}
+
+fn check(a: MatRef, b: MatRef) {
+    assert_eq!(
+        b.rows, a.cols,
+        "gemm: inner dimensions differ ({}x{} @ {}x{})",
+        a.rows, a.cols, b.rows, b.cols
     );
     assert!(
         a.in_bounds() && b.in_bounds(),
         "gemm: operand view out of bounds"
     );
+}
+
+/// # Safety
+/// `a` and `b` must have passed `check`; `c` must point to `a.rows * b.cols`
+/// writable values (initialised unless `beta == 0`) that nobody else accesses.
+unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
@@ -78,32 +114,30 @@ pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     if threads == 1 || m * n * k < PARALLEL_MIN_FLOPS {
         // SAFETY: the views were checked in bounds above, `c` holds m*n values
         // with row stride n, and nothing else accesses `c` during the call.
-        unsafe { sgemm_raw(alpha, a, b, beta, c.as_mut_ptr(), 0, m, 0, n) };
+        unsafe { sgemm_raw(alpha, a, b, beta, c, 0, m, 0, n) };
         return;
     }
-    // Split the larger output dimension into one block per thread. Each block
-    // is computed exactly as it would be alone (same k order), so the result
-    // does not depend on the split.
-    let c_ptr = SendPtr(c.as_mut_ptr());
+    // Split the larger output dimension into one block per thread, in
+    // multiples of the 16-wide AVX-512 micro-kernel. Each block is computed
+    // exactly as it would be alone (same k order for every element), so the
+    // result does not depend on the split or the number of threads.
+    let c_ptr = SendPtr(c);
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
-    let chunk = len.div_ceil(threads).next_multiple_of(8).min(len);
-    rayon::scope(|s| {
-        for start in (0..len).step_by(chunk) {
-            let end = (start + chunk).min(len);
-            s.spawn(move |_| {
-                let c_ptr = c_ptr;
-                let (r0, r1, c0, c1) = if split_rows {
-                    (start, end, 0, n)
-                } else {
-                    (0, m, start, end)
-                };
-                // SAFETY: blocks [r0,r1) x [c0,c1) of the m x n output are
-                // disjoint between tasks, so no element is written twice; the
-                // operands are only read and were checked in bounds.
-                unsafe { sgemm_raw(alpha, a, b, beta, c_ptr.0, r0, r1, c0, c1) };
-            });
-        }
+    let chunk = len.div_ceil(threads).next_multiple_of(16).min(len);
+    let parts = len.div_ceil(chunk);
+    super::pool::run_parts(parts, &move |i| {
+        let c_ptr = c_ptr;
+        let (start, end) = (i * chunk, ((i + 1) * chunk).min(len));
+        let (r0, r1, c0, c1) = if split_rows {
+            (start, end, 0, n)
+        } else {
+            (0, m, start, end)
+        };
+        // SAFETY: blocks [r0,r1) x [c0,c1) of the m x n output are disjoint
+        // between parts, so no element is written twice; the operands are
+        // only read and were checked in bounds; `c` outlives `run_parts`.
+        unsafe { sgemm_raw(alpha, a, b, beta, c_ptr.0, r0, r1, c0, c1) };
     });
 }
 
@@ -185,5 +219,47 @@ mod tests {
         // beta = 1 accumulates.
         pool.install(|| gemm(1.0, a, b, 1.0, &mut c));
         assert_eq!(c, naive(a, b).iter().map(|x| 2.0 * x).collect::<Vec<_>>());
+    }
+
+    /// Splitting the output across threads must not change a single bit:
+    /// results for a seed are reproducible whatever the thread count.
+    #[test]
+    fn results_are_bitwise_the_same_for_any_thread_count() {
+        let mut g = crate::Generator::new(7);
+        let mut values = |n: usize| (0..n).map(|_| g.normal(0.0, 1.0)).collect::<Vec<f32>>();
+        // The training step's shapes: forward, input gradient, weight gradient.
+        for (m, k, n, a_t, b_t) in [
+            (64, 784, 512, false, true),
+            (64, 512, 784, false, false),
+            (512, 64, 784, true, false),
+            (40, 300, 200, false, false),
+        ] {
+            let (a, b, c0) = (values(m * k), values(k * n), values(m * n));
+            let am = if a_t {
+                MatRef::row_major(&a, k, m).t()
+            } else {
+                MatRef::row_major(&a, m, k)
+            };
+            let bm = if b_t {
+                MatRef::row_major(&b, n, k).t()
+            } else {
+                MatRef::row_major(&b, k, n)
+            };
+            let run = |threads: usize, beta: f32| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut c = c0.clone();
+                pool.install(|| gemm(0.5, am, bm, beta, &mut c));
+                c.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
+            };
+            for beta in [0.0, 1.0] {
+                let one = run(1, beta);
+                assert_eq!(one, run(2, beta), "{m}x{k}x{n}, 2 threads");
+                assert_eq!(one, run(3, beta), "{m}x{k}x{n}, 3 threads");
+                assert_eq!(one, run(2, beta), "{m}x{k}x{n}, run to run");
+            }
+        }
     }
 }

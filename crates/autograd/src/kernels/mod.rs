@@ -1,3 +1,4 @@
 //! Numeric kernels, one module per family. Unsafe code lives only here.
 
 pub mod gemm;
+mod pool;

@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
-use crate::kernels::gemm::{gemm, MatRef};
+use crate::kernels::gemm::{gemm, gemm_new, MatRef};
 use crate::layout::{broadcast_shape, Layout};
 use crate::Tensor;
 
@@ -71,9 +71,12 @@ impl Tensor {
             batch_offsets(a.layout(), &batch),
             batch_offsets(b.layout(), &batch),
         );
-        let mut out = vec![0.0; oa.len() * m * n];
-        {
-            let (sa, sb) = (a.read_storage(), b.read_storage());
+        let (sa, sb) = (a.read_storage(), b.read_storage());
+        let out = if oa.len() == 1 {
+            // One product (2-D): straight into a new buffer, no zero-fill.
+            gemm_new(mat(&sa, a.layout(), oa[0]), mat(&sb, b.layout(), ob[0]))
+        } else {
+            let mut out = vec![0.0; oa.len() * m * n];
             for ((&pa, &pb), c) in oa.iter().zip(&ob).zip(out.chunks_mut((m * n).max(1))) {
                 gemm(
                     1.0,
@@ -83,7 +86,9 @@ impl Tensor {
                     c,
                 );
             }
-        }
+            out
+        };
+        drop((sa, sb));
         let mut shape = batch;
         shape.extend([m, n]);
         let (a, b) = (a.clone(), b.clone());
@@ -118,25 +123,23 @@ impl Tensor {
                 b.shape()
             );
         }
-        let mut out = match bias {
-            Some(b) => b.with_data(|b| b.repeat(rows)),
-            None => vec![0.0; rows * fan_out],
-        };
-        {
+        let out = {
             let (sx, sw) = (x.read_storage(), w.read_storage());
             let xm = MatRef {
                 offset: x.layout().offset,
                 ..MatRef::row_major(&sx, rows, fan_in)
             };
-            let wm = mat(&sw, w.layout(), 0);
-            gemm(
-                1.0,
-                xm,
-                wm.t(),
-                if bias.is_some() { 1.0 } else { 0.0 },
-                &mut out,
-            );
-        }
+            let wm = mat(&sw, w.layout(), 0).t();
+            match bias {
+                // The bias rows first, then the product added onto them (beta = 1).
+                Some(b) => {
+                    let mut out = b.with_data(|b| b.repeat(rows));
+                    gemm(1.0, xm, wm, 1.0, &mut out);
+                    out
+                }
+                None => gemm_new(xm, wm),
+            }
+        };
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("rank >= 1") = fan_out;
         let (xs, ws) = (x.clone(), w.clone());
@@ -159,17 +162,13 @@ impl Tensor {
                 ..MatRef::row_major(&sx, rows, fan_in)
             };
             // dx = g @ W  ([rows, out] @ [out, in])
-            let gx = xs.requires_grad().then(|| {
-                let mut d = vec![0.0; rows * fan_in];
-                gemm(1.0, gm, wm, 0.0, &mut d);
-                Tensor::from_vec(d, xs.shape())
-            });
+            let gx = xs
+                .requires_grad()
+                .then(|| Tensor::from_vec(gemm_new(gm, wm), xs.shape()));
             // dW = g^T @ x  ([out, rows] @ [rows, in])
-            let gw = ws.requires_grad().then(|| {
-                let mut d = vec![0.0; fan_out * fan_in];
-                gemm(1.0, gm.t(), xm, 0.0, &mut d);
-                Tensor::from_vec(d, &[fan_out, fan_in])
-            });
+            let gw = ws
+                .requires_grad()
+                .then(|| Tensor::from_vec(gemm_new(gm.t(), xm), &[fan_out, fan_in]));
             let mut grads = vec![gx, gw];
             if has_bias {
                 // db = column sums of g

@@ -1,0 +1,728 @@
+//! `cargo xtask bench [--vs-pytorch] [--epochs N] [--data-dir DIR] [--no-criterion]`:
+//! times the tutorial's workload and writes the table into docs/benchmarks.md.
+//!
+//! What runs (all release builds):
+//! - `crates/optim/benches/tutorial_epoch.rs` at 1 thread and at all cores
+//!   (`RAYON_NUM_THREADS`): train and test seconds of each epoch, and a 1024^3
+//!   sgemm through the same GEMM wrapper as the layers;
+//! - a full `ferrograd train` under `/usr/bin/time -v` for its peak RSS;
+//! - the criterion benches: GEMM shapes (`autograd/benches/gemm.rs`), one
+//!   training step and the SGD step (`optim/benches/step.rs`), a DataLoader
+//!   epoch (`datasets/benches/datasets.rs`);
+//! - with `--vs-pytorch`, `xtask/bench/pytorch_tutorial.py` in both pipelines
+//!   at the same thread counts, if `$FERROGRAD_PYTHON` (or `python3`) has torch.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// FLOPs of one training epoch (60,000 images): forward 2·N·Σ in·out, backward
+/// twice that, less the input gradient of the first layer, which nobody needs
+/// (the images do not require grad) and which neither we nor PyTorch compute.
+fn train_epoch_flops() -> f64 {
+    let n = 60_000.0;
+    let per_sample: f64 = LAYERS.iter().map(|&(i, o)| (i * o) as f64).sum();
+    6.0 * n * per_sample - 2.0 * n * (LAYERS[0].0 * LAYERS[0].1) as f64
+}
+const LAYERS: [(usize, usize); 3] = [(784, 512), (512, 512), (512, 10)];
+
+struct Options {
+    vs_pytorch: bool,
+    epochs: usize,
+    data_dir: PathBuf,
+    criterion: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        vs_pytorch: false,
+        epochs: 3,
+        data_dir: PathBuf::from("data"),
+        criterion: true,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--vs-pytorch" => o.vs_pytorch = true,
+            "--no-criterion" => o.criterion = false,
+            "--epochs" => {
+                o.epochs = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&e| e >= 1)
+                    .ok_or("--epochs needs a number >= 1")?
+            }
+            "--data-dir" => o.data_dir = it.next().ok_or("--data-dir needs a directory")?.into(),
+            other => return Err(format!("unknown flag '{other}'")),
+        }
+    }
+    Ok(o)
+}
+
+pub const USAGE: &str = "usage: cargo xtask bench [--vs-pytorch] [--epochs N] [--data-dir DIR] [--no-criterion]
+  --vs-pytorch    also run the workload in PyTorch ($FERROGRAD_PYTHON or python3), if torch is installed
+  --epochs N      epochs per timing run; the table shows medians (default 3)
+  --data-dir DIR  where FashionMNIST is or goes (default: data, as ferrograd train)
+  --no-criterion  skip the criterion micro-benchmarks";
+
+/// One timed run of the tutorial workload at one thread count.
+#[derive(Default)]
+struct EpochRun {
+    train: Vec<f64>,
+    test: Vec<f64>,
+    sgemm_gflops: Option<f64>,
+}
+
+pub fn run(args: &[String]) -> i32 {
+    let o = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask bench: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    match bench(&o) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("xtask bench: {e}");
+            1
+        }
+    }
+}
+
+fn bench(o: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let root = workspace_root();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<usize> = if cores > 1 { vec![1, cores] } else { vec![1] };
+    let load_before = loadavg();
+
+    step("building ferrograd (release)");
+    cargo(
+        &root,
+        &["build", "--release", "--quiet", "-p", "ferrograd"],
+        &[],
+    )?;
+    let ferrograd = target_dir(&root).join("release").join("ferrograd");
+    step("getting FashionMNIST");
+    let status = Command::new(&ferrograd)
+        .arg("download")
+        .arg("--data-dir")
+        .arg(&o.data_dir)
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("running {}: {e}", ferrograd.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "`ferrograd download --data-dir {}` failed",
+            o.data_dir.display()
+        ));
+    }
+    let data_dir = root.join(&o.data_dir);
+
+    let mut ours = BTreeMap::new();
+    for &t in &threads {
+        step(&format!("tutorial epochs, {t} thread(s)"));
+        let out = cargo(
+            &root,
+            &[
+                "bench",
+                "--quiet",
+                "-p",
+                "optim",
+                "--bench",
+                "tutorial_epoch",
+                "--",
+                "--data-dir",
+                data_dir.to_str().ok_or("data dir is not UTF-8")?,
+                "--epochs",
+                &o.epochs.to_string(),
+            ],
+            &[("RAYON_NUM_THREADS", t.to_string())],
+        )?;
+        ours.insert(t, parse_epochs(&out));
+    }
+
+    step("peak RSS of a full `ferrograd train`");
+    let rss = peak_rss(&ferrograd, &data_dir)?;
+
+    let mut micro: Vec<(String, BTreeMap<usize, f64>)> = Vec::new();
+    if o.criterion {
+        for &t in &threads {
+            for (pkg, bench, filter) in [
+                ("autograd", "gemm", ""),
+                ("optim", "step", ""),
+                ("datasets", "datasets", "epoch/"),
+            ] {
+                if pkg == "datasets" && t != *threads.last().unwrap() {
+                    continue; // no numeric kernels in it: one thread count is enough
+                }
+                step(&format!("criterion: {pkg}/{bench}, {t} thread(s)"));
+                let mut args = vec!["bench", "--quiet", "-p", pkg, "--bench", bench, "--"];
+                if !filter.is_empty() {
+                    args.push(filter);
+                }
+                args.push("--noplot");
+                let out = cargo(&root, &args, &[("RAYON_NUM_THREADS", t.to_string())])?;
+                for (name, secs) in parse_criterion(&out) {
+                    match micro.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, by_t)) => {
+                            by_t.insert(t, secs);
+                        }
+                        None => micro.push((name, BTreeMap::from([(t, secs)]))),
+                    }
+                }
+            }
+        }
+    }
+
+    let mut torch: BTreeMap<(&str, usize), EpochRun> = BTreeMap::new();
+    let mut torch_note = String::new();
+    if o.vs_pytorch {
+        let python = std::env::var("FERROGRAD_PYTHON").unwrap_or_else(|_| "python3".into());
+        match probe_torch(&python) {
+            Err(why) => {
+                torch_note = format!("PyTorch comparison skipped: {why}.");
+                println!("{torch_note}");
+            }
+            Ok((version, has_torchvision)) => {
+                torch_note = format!("PyTorch {version} via `{python}`.");
+                let script = root.join("xtask/bench/pytorch_tutorial.py");
+                for &t in &threads {
+                    for mode in ["preloaded", "tutorial"] {
+                        if mode == "tutorial" && !has_torchvision {
+                            continue;
+                        }
+                        step(&format!("PyTorch, {mode}, {t} thread(s)"));
+                        let out = Command::new(&python)
+                            .arg(&script)
+                            .args(["--mode", mode, "--threads", &t.to_string()])
+                            .args(["--epochs", &o.epochs.to_string()])
+                            .arg("--data-dir")
+                            .arg(&data_dir)
+                            .stderr(Stdio::inherit())
+                            .output()
+                            .map_err(|e| format!("running {python}: {e}"))?;
+                        if !out.status.success() {
+                            return Err(format!("{} failed", script.display()));
+                        }
+                        torch.insert(
+                            (mode, t),
+                            parse_epochs(&String::from_utf8_lossy(&out.stdout)),
+                        );
+                    }
+                }
+                if !has_torchvision {
+                    torch_note.push_str(
+                        " torchvision is not installed: the tutorial pipeline was skipped.",
+                    );
+                }
+            }
+        }
+    }
+
+    let report = Report {
+        o,
+        threads: &threads,
+        ours: &ours,
+        torch: &torch,
+        torch_note: &torch_note,
+        micro: &micro,
+        rss: &rss,
+        machine: machine(cores),
+        load: (load_before, loadavg()),
+        elapsed: started.elapsed(),
+    };
+    let table = report.render();
+    println!("\n{table}");
+    write_docs(&root.join("docs/benchmarks.md"), &table)?;
+    println!("written to docs/benchmarks.md");
+    Ok(())
+}
+
+fn step(what: &str) {
+    eprintln!("xtask bench: {what}...");
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask/ is one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Runs cargo with `args` in the workspace; returns its stdout.
+fn cargo(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args).current_dir(root).stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| format!("running cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`cargo {}` failed", args.join(" ")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `train_secs X` / `test_secs X` / `sgemm_gflops X` lines.
+fn parse_epochs(out: &str) -> EpochRun {
+    let mut run = EpochRun::default();
+    for line in out.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(key), Some(value)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        match key {
+            "train_secs" => run.train.push(value),
+            "test_secs" => run.test.push(value),
+            "sgemm_gflops" => run.sgemm_gflops = Some(value),
+            _ => {}
+        }
+    }
+    run
+}
+
+/// (name, median seconds) of each criterion result in `out`.
+fn parse_criterion(out: &str) -> Vec<(String, f64)> {
+    let mut results = Vec::new();
+    let mut name = String::new();
+    for line in out.lines() {
+        let Some(at) = line.find("time:") else {
+            if !line.starts_with(' ') && !line.trim().is_empty() {
+                name = line.trim().to_string();
+            }
+            continue;
+        };
+        let before = line[..at].trim();
+        if !before.is_empty() {
+            name = before.to_string();
+        }
+        // time:   [low unit median unit high unit]
+        let inside = line[at..].trim_start_matches("time:").trim();
+        let words: Vec<&str> = inside
+            .trim_matches(|c| c == '[' || c == ']')
+            .split_whitespace()
+            .collect();
+        if words.len() == 6 {
+            if let (Ok(v), Some(scale)) = (words[2].parse::<f64>(), unit(words[3])) {
+                results.push((name.clone(), v * scale));
+            }
+        }
+    }
+    results
+}
+
+fn unit(u: &str) -> Option<f64> {
+    Some(match u {
+        "ps" => 1e-12,
+        "ns" => 1e-9,
+        "µs" | "us" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        _ => return None,
+    })
+}
+
+struct Rss {
+    kib: Option<u64>,
+    wall: f64,
+    how: String,
+}
+
+/// Peak RSS of `ferrograd train` with its defaults (10 epochs), by
+/// `/usr/bin/time -v`, else by polling VmHWM in /proc (Linux) until it exits.
+fn peak_rss(ferrograd: &Path, data_dir: &Path) -> Result<Rss, String> {
+    let time = Path::new("/usr/bin/time");
+    let start = Instant::now();
+    if time.exists() {
+        let out = Command::new(time)
+            .arg("-v")
+            .arg(ferrograd)
+            .args(["train", "--quiet", "--no-download", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("running /usr/bin/time: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "ferrograd train failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let kib = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+            .and_then(|v| v.trim().parse().ok());
+        return Ok(Rss {
+            kib,
+            wall: start.elapsed().as_secs_f64(),
+            how: "/usr/bin/time -v".into(),
+        });
+    }
+    let mut child = Command::new(ferrograd)
+        .args(["train", "--quiet", "--no-download", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running {}: {e}", ferrograd.display()))?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut kib = None;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_file) {
+            kib = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .or(kib);
+        }
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            if !status.success() {
+                return Err("ferrograd train failed".into());
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Rss {
+        kib,
+        wall: start.elapsed().as_secs_f64(),
+        how: "VmHWM polled every 20 ms (no /usr/bin/time)".into(),
+    })
+}
+
+/// torch's version and whether torchvision imports, or why torch is unusable.
+fn probe_torch(python: &str) -> Result<(String, bool), String> {
+    let out = Command::new(python)
+        .args(["-c", "import torch; print(torch.__version__)"])
+        .output()
+        .map_err(|e| format!("`{python}` could not be run ({e})"))?;
+    if !out.status.success() {
+        return Err(format!("`{python}` has no torch module"));
+    }
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let has_torchvision = Command::new(python)
+        .args(["-c", "import torchvision"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    Ok((version, has_torchvision))
+}
+
+fn machine(cores: usize) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let avx512 = cpuinfo.contains(" avx512f");
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(String::new(), |kib| {
+            format!(", {:.0} GB RAM", kib / 1048576.0)
+        });
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let openblas: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("OPENBLAS"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "{model}, {cores} cores{}{mem}; {rustc}; OPENBLAS_* in the environment: {}",
+        if avx512 { " (AVX-512)" } else { "" },
+        if openblas.is_empty() {
+            "none".to_string()
+        } else {
+            openblas.join(" ")
+        }
+    )
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    Some(s[s.len() / 2])
+}
+
+struct Report<'a> {
+    o: &'a Options,
+    threads: &'a [usize],
+    ours: &'a BTreeMap<usize, EpochRun>,
+    torch: &'a BTreeMap<(&'a str, usize), EpochRun>,
+    torch_note: &'a str,
+    micro: &'a [(String, BTreeMap<usize, f64>)],
+    rss: &'a Rss,
+    machine: String,
+    load: (String, String),
+    elapsed: Duration,
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("-".into(), |s| format!("{s:.3}"))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+fn verdict(value: Option<f64>, ok: impl Fn(f64) -> bool) -> &'static str {
+    match value {
+        None => "not measured",
+        Some(v) if ok(v) => "met",
+        Some(_) => "MISSED",
+    }
+}
+
+impl Report<'_> {
+    fn render(&self) -> String {
+        let mut s = String::new();
+        let o = self.o;
+        let cmd = format!(
+            "cargo xtask bench{}{}",
+            if o.vs_pytorch { " --vs-pytorch" } else { "" },
+            if o.epochs != 3 {
+                format!(" --epochs {}", o.epochs)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(s, "Command: `{cmd}`  ");
+        let _ = writeln!(s, "Date: {}  ", date());
+        let _ = writeln!(s, "Machine: {}  ", self.machine);
+        let _ = writeln!(
+            s,
+            "Load average (1, 5, 15 min) before: {}, after: {}; whole run: {:.0} s",
+            self.load.0,
+            self.load.1,
+            self.elapsed.as_secs_f64()
+        );
+        let flops = train_epoch_flops();
+        let _ = writeln!(
+            s,
+            "\n### Tutorial epoch (median of {} epochs; train = 938 steps of batch 64, {:.1} GFLOP; test = 157 batches, no_grad)\n",
+            o.epochs,
+            flops / 1e9
+        );
+        let _ = writeln!(s, "| threads | train s | test s | train GFLOP/s | sgemm 1024³ GFLOP/s | % of sgemm | PyTorch preloaded train s | ratio | PyTorch tutorial train s | ratio | PyTorch preloaded test s | PyTorch tutorial test s |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for &t in self.threads {
+            let ours = &self.ours[&t];
+            let train = median(&ours.train);
+            let gflops = train.map(|tr| flops / tr / 1e9);
+            let pre = self.torch.get(&("preloaded", t));
+            let tut = self.torch.get(&("tutorial", t));
+            let pre_train = pre.and_then(|r| median(&r.train));
+            let tut_train = tut.and_then(|r| median(&r.train));
+            let _ = writeln!(
+                s,
+                "| {t} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                secs(train),
+                secs(median(&ours.test)),
+                gflops.map_or("-".into(), |g| format!("{g:.0}")),
+                ours.sgemm_gflops.map_or("-".into(), |g| format!("{g:.0}")),
+                ratio(gflops, ours.sgemm_gflops)
+                    .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
+                secs(pre_train),
+                ratio(train, pre_train).map_or("-".into(), |r| format!("{r:.2}×")),
+                secs(tut_train),
+                ratio(train, tut_train).map_or("-".into(), |r| format!("{r:.2}×")),
+                secs(pre.and_then(|r| median(&r.test))),
+                secs(tut.and_then(|r| median(&r.test))),
+            );
+        }
+        if !self.torch_note.is_empty() {
+            let _ = writeln!(s, "\n{}", self.torch_note);
+        } else if !o.vs_pytorch {
+            let _ = writeln!(s, "\n(PyTorch not run: pass --vs-pytorch.)");
+        }
+        let rss_mb = self.rss.kib.map(|k| k as f64 / 1024.0);
+        let _ = writeln!(
+            s,
+            "\nPeak RSS of `ferrograd train` (10 epochs, defaults): {} ({}; that run took {:.1} s wall)",
+            rss_mb.map_or("unknown".into(), |m| format!("{m:.0} MB")),
+            self.rss.how,
+            self.rss.wall
+        );
+
+        // Targets, from the same run.
+        let all = *self.threads.last().unwrap();
+        let train_at = |t: usize| self.ours.get(&t).and_then(|r| median(&r.train));
+        let torch_at = |m: &str, t: usize| self.torch.get(&(m, t)).and_then(|r| median(&r.train));
+        let r_pre_all = ratio(train_at(all), torch_at("preloaded", all));
+        let r_tut_all = ratio(train_at(all), torch_at("tutorial", all));
+        let r_pre_1 = ratio(train_at(1), torch_at("preloaded", 1));
+        let pct = self
+            .ours
+            .get(&all)
+            .and_then(|r| Some(flops / median(&r.train)? / 1e9 / r.sgemm_gflops?));
+        let _ = writeln!(s, "\n### Targets\n\n| target | measured | |\n|---|---|---|");
+        let f = |v: Option<f64>, suffix: &str| v.map_or("-".into(), |v| format!("{v:.2}{suffix}"));
+        let _ = writeln!(
+            s,
+            "| train epoch at {all} threads ≤ 0.6× PyTorch preloaded | {} | {} |",
+            f(r_pre_all, "×"),
+            verdict(r_pre_all, |r| r <= 0.6)
+        );
+        let _ = writeln!(
+            s,
+            "| train epoch at {all} threads ≤ 0.3× PyTorch tutorial pipeline | {} | {} |",
+            f(r_tut_all, "×"),
+            verdict(r_tut_all, |r| r <= 0.3)
+        );
+        let _ = writeln!(
+            s,
+            "| train epoch at 1 thread ≤ 0.7× PyTorch preloaded | {} | {} |",
+            f(r_pre_1, "×"),
+            verdict(r_pre_1, |r| r <= 0.7)
+        );
+        let _ = writeln!(
+            s,
+            "| epoch throughput ≥ 75% of sgemm ({all} threads) | {} | {} |",
+            pct.map_or("-".into(), |p| format!("{:.0}%", p * 100.0)),
+            verdict(pct, |p| p >= 0.75)
+        );
+        let _ = writeln!(
+            s,
+            "| peak RSS of `ferrograd train` ≤ 120 MB | {} | {} |",
+            rss_mb.map_or("-".into(), |m| format!("{m:.0} MB")),
+            verdict(rss_mb, |m| m <= 120.0)
+        );
+
+        if !self.micro.is_empty() {
+            let _ = writeln!(s, "\n### Micro-benchmarks (criterion, median)\n");
+            let header: Vec<String> = self
+                .threads
+                .iter()
+                .map(|t| format!("{t} thread(s)"))
+                .collect();
+            let _ = writeln!(s, "| benchmark | {} | GFLOP/s |", header.join(" | "));
+            let _ = writeln!(s, "|---|{}---|", "---|".repeat(self.threads.len()));
+            for (name, by_t) in self.micro {
+                let cells: Vec<String> = self
+                    .threads
+                    .iter()
+                    .map(|t| by_t.get(t).map_or("-".into(), |&v| human(v)))
+                    .collect();
+                let gflops = gemm_flops(name)
+                    .map(|fl| {
+                        self.threads
+                            .iter()
+                            .filter_map(|t| by_t.get(t).map(|v| format!("{:.0}", fl / v / 1e9)))
+                            .collect::<Vec<_>>()
+                            .join(" / ")
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(s, "| {name} | {} | {gflops} |", cells.join(" | "));
+            }
+        }
+        s
+    }
+}
+
+/// FLOPs of a `gemm/... MxK @ KxN` benchmark, from its name.
+fn gemm_flops(name: &str) -> Option<f64> {
+    let name = name.strip_prefix("gemm/")?;
+    let dims: Vec<f64> = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match dims[..] {
+        [m, k, _, n] => Some(2.0 * m * k * n),
+        _ => None,
+    }
+}
+
+fn human(secs: f64) -> String {
+    if secs >= 1.0 {
+        format!("{secs:.3} s")
+    } else if secs >= 1e-3 {
+        format!("{:.2} ms", secs * 1e3)
+    } else {
+        format!("{:.1} µs", secs * 1e6)
+    }
+}
+
+fn date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+const BEGIN: &str = "<!-- xtask bench: begin (generated, do not edit by hand) -->";
+const END: &str = "<!-- xtask bench: end -->";
+
+/// Replaces the generated section of docs/benchmarks.md (the rest of the file
+/// is written by hand), through a temporary file and a rename.
+fn write_docs(path: &Path, table: &str) -> Result<(), String> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = format!("{BEGIN}\n{table}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{generated}{}", &old[..b], &old[e + END.len()..])
+        }
+        _ => format!("# Benchmarks\n\n## Latest run\n\n{generated}\n{old}"),
+    };
+    let tmp = path.with_extension("md.tmp");
+    std::fs::write(&tmp, new).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("renaming to {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_criterion_output_with_the_time_on_the_name_line_or_the_next() {
+        let out = "gemm/forward 64x784 @ 784x512\n                        time:   [372.22 µs 373.05 µs 373.87 µs]\n                        thrpt:  [1 Gelem/s 2 Gelem/s 3 Gelem/s]\nstep/SGD     time:   [1.0000 ms 2.0000 ms 3.0000 ms]\n";
+        let r = parse_criterion(out);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, "gemm/forward 64x784 @ 784x512");
+        assert!((r[0].1 - 373.05e-6).abs() < 1e-12);
+        assert_eq!(r[1].0, "step/SGD");
+        assert!((r[1].1 - 2e-3).abs() < 1e-12);
+        assert_eq!(
+            gemm_flops("gemm/forward 64x784 @ 784x512"),
+            Some(2.0 * 64.0 * 784.0 * 512.0)
+        );
+    }
+
+    #[test]
+    fn epoch_flops_match_the_layer_shapes() {
+        // About 193 GFLOP per training epoch, as the performance issue counts it.
+        assert!((train_epoch_flops() / 1e9 - 192.55).abs() < 0.01);
+    }
+}
