@@ -84,16 +84,16 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
     /// Learning rate (for --scheduler, the initial one).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f64,
     /// Optimizer, with PyTorch's defaults for everything not given here.
     #[arg(long, value_enum, default_value = "sgd")]
     pub optimizer: OptimizerName,
     /// Momentum (SGD, RMSprop).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub momentum: f64,
     /// Weight decay (default: 0, or 0.01 for AdamW as in PyTorch).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Nesterov momentum (SGD; needs --momentum > 0).
     #[arg(long)]

@@ -1,6 +1,6 @@
 //! Getting the data set and the worker threads ready, shared by every command.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use datasets::{Dataset, Mnist, MnistVariant};
 
 use crate::args::{DataArgs, DatasetName};
@@ -13,7 +13,7 @@ pub fn load(data: &DataArgs, train: bool) -> Result<Mnist> {
         DatasetName::Mnist => MnistVariant::Mnist,
     };
     let split = if train { "training" } else { "test" };
-    Mnist::builder(variant, &data.data_dir)
+    let set = Mnist::builder(variant, &data.data_dir)
         .train(train)
         .download(!data.no_download)
         .load()
@@ -23,7 +23,17 @@ pub fn load(data: &DataArgs, train: bool) -> Result<Mnist> {
                 variant.name(),
                 data.data_dir.display()
             )
-        })
+        })?;
+    if set.is_empty() {
+        let images = Mnist::raw_folder(&data.data_dir, variant)
+            .join(variant.files()[if train { 0 } else { 2 }]);
+        bail!(
+            "{}: the {} {split} set holds no images",
+            images.display(),
+            variant.name()
+        );
+    }
+    Ok(set)
 }
 
 /// `ferrograd download`: make sure both splits are present and verified.

@@ -4,6 +4,8 @@
 mod args;
 mod checkpoint;
 mod data;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod eval;
 mod plot;
 mod train;
@@ -22,12 +24,25 @@ fn main() -> ExitCode {
         Command::Predict(a) => data::set_threads(a.data.threads).and_then(|_| eval::predict(a)),
         Command::Download(a) => data::download(a),
     };
+    // Under mpirun: finalize MPI, or name this rank in the error and abort the job.
+    #[cfg(feature = "distributed")]
+    let result = distributed::finish(result);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the context chain, outermost first.
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("ferrograd: error: {}", chain.join(": "));
+            // A cause that its wrapper already quotes is not repeated.
+            let mut line = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                if !line.ends_with(&cause) {
+                    line = if line.is_empty() {
+                        cause
+                    } else {
+                        format!("{line}: {cause}")
+                    };
+                }
+            }
+            eprintln!("ferrograd: error: {line}");
             ExitCode::FAILURE
         }
     }

@@ -87,6 +87,11 @@ pub fn draw(path: &Path, steps: &[StepPoint], epochs: &[EpochPoint]) -> Result<(
     write_atomically(path, &bytes)
 }
 
+/// Check, before any training, that `path` names a format [`draw`] knows.
+pub fn check_format(path: &Path) -> Result<()> {
+    Format::of(path).map(|_| ())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Format {
     Png,

@@ -30,12 +30,33 @@ struct Run {
     start: Instant,
     steps: Vec<StepPoint>,
     epochs: Vec<EpochPoint>,
+    /// Under `mpirun`: this rank's place in the job (see distributed.rs).
+    #[cfg(feature = "distributed")]
+    comm: crate::distributed::Comm,
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
     validate(args)?;
-    if let Some(path) = &args.save {
-        check_writable(path).context("--save")?;
+    #[cfg(feature = "distributed")]
+    let comm = crate::distributed::Comm::world()?;
+    // Every output is checked before training, not found unwritable after it.
+    for (flag, path) in [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ] {
+        if let Some(path) = path {
+            check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot::check_format(path).context("--plot")?;
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| check_writable(&dir.join("probe")))
+            .with_context(|| format!("--checkpoint-dir {}", dir.display()))?;
     }
     let train_data = data::load(&args.data, true)?;
     let test_data = data::load(&args.data, false)?;
@@ -84,6 +105,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         start: Instant::now(),
         steps: Vec::new(),
         epochs: Vec::new(),
+        #[cfg(feature = "distributed")]
+        comm,
     };
 
     let config = config_of(args);
@@ -91,7 +114,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(dir) = &args.resume {
         first_epoch = run.resume(dir, &config)?;
     }
-    if let Some(path) = &args.metrics {
+    // Distributed: rank 0's weights everywhere; the other ranks stay silent.
+    #[cfg(feature = "distributed")]
+    {
+        run.comm
+            .start(&run.model, first_epoch, &[&train_loader, &test_loader])?;
+        run.quiet |= !run.comm.is_root();
+    }
+    if let Some(path) = args.metrics.as_ref().filter(|_| run.is_root()) {
         let file = OpenOptions::new()
             .create(true)
             .append(args.resume.is_some())
@@ -111,7 +141,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             s.step_with_metric(run.optimizer.as_mut(), avg_loss)
                 .context("--scheduler")?;
         }
-        if let Some(dir) = &args.checkpoint_dir {
+        if let Some(dir) = args.checkpoint_dir.as_ref().filter(|_| run.is_root()) {
             let ckpt = Checkpoint {
                 epoch: t + 1,
                 model: run.model.state_dict(),
@@ -132,11 +162,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     run.say("Done!");
 
-    if let Some(path) = &args.save {
+    if let Some(path) = args.save.as_ref().filter(|_| run.is_root()) {
         nn::save_safetensors(path, &run.model.state_dict())
             .with_context(|| format!("--save {}", path.display()))?;
     }
-    if let Some(path) = &args.plot {
+    if let Some(path) = args.plot.as_ref().filter(|_| run.is_root()) {
         plot::draw(path, &run.steps, &run.epochs)
             .with_context(|| format!("--plot {}", path.display()))?;
     }
@@ -144,6 +174,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 }
 
 impl Run {
+    /// Only rank 0 writes files (always true in one process).
+    fn is_root(&self) -> bool {
+        #[cfg(feature = "distributed")]
+        return self.comm.is_root();
+        #[cfg(not(feature = "distributed"))]
+        true
+    }
+
     fn say(&self, line: &str) {
         if !self.quiet {
             println!("{line}");
@@ -168,10 +206,16 @@ impl Run {
         let bar = progress_bar(loader.len(), self.quiet);
         let batch_size = loader.batch_size();
         for (batch, (x, y)) in loader.iter().enumerate() {
+            let batch_len = x.size(0);
+            // Distributed: this rank's shard of the batch, and its share.
+            #[cfg(feature = "distributed")]
+            let (x, y, share) = self.comm.shard(x, y);
             // Compute prediction and loss
             let pred = self.model.forward(&x);
             let loss = self.loss_fn.forward(&pred, &y);
             let loss_value = loss.item();
+            #[cfg(feature = "distributed")]
+            let loss_value = self.comm.mean_loss(loss_value, share);
             if !loss_value.is_finite() {
                 bail!(
                     "the training loss became {loss_value} at epoch {epoch}, batch {batch} (lr {}): \
@@ -181,6 +225,9 @@ impl Run {
             }
             // Backpropagation
             loss.backward()?;
+            // Distributed: every rank gets the gradient of the whole batch's mean loss.
+            #[cfg(feature = "distributed")]
+            self.comm.average_gradients(&self.model.parameters(), share);
             self.optimizer.step();
             self.optimizer.zero_grad();
             if let Some(s) = self.scheduler.as_mut().filter(|s| s.per_batch()) {
@@ -190,7 +237,7 @@ impl Run {
                 b.inc(1);
             }
             if batch % 100 == 0 {
-                let current = batch * batch_size + x.size(0);
+                let current = batch * batch_size + batch_len;
                 self.say(&format!(
                     "loss: {:>7.6}  [{current:>5}/{size:>5}]",
                     loss_value as f64
@@ -218,11 +265,22 @@ impl Run {
         let (mut test_loss, mut correct) = (0.0f64, 0usize);
         no_grad(|| {
             for (x, y) in loader {
+                #[cfg(feature = "distributed")]
+                let (x, y, share) = self.comm.shard(x, y);
                 let pred = self.model.forward(&x);
-                test_loss += self.loss_fn.forward(&pred, &y).item() as f64;
+                let batch_loss = self.loss_fn.forward(&pred, &y).item() as f64;
+                #[cfg(feature = "distributed")]
+                let batch_loss = share * batch_loss;
+                test_loss += batch_loss;
                 correct += pred.argmax(1).eq(&y).sum().item() as usize;
             }
         });
+        // Distributed: the sums over every rank's shards.
+        #[cfg(feature = "distributed")]
+        let (mut test_loss, correct) = {
+            let [loss, correct] = self.comm.sum([test_loss, correct as f64]);
+            (loss, correct as usize)
+        };
         test_loss /= num_batches as f64;
         let accuracy = correct as f64 / size as f64;
         if !test_loss.is_finite() {

@@ -73,8 +73,6 @@ fn missing_data_without_download_names_the_file_and_the_ways_to_get_it() {
 /// The datasets crate's advice names "the CLI's --download", a flag ferrograd
 /// does not have; what stopped the download here is `--no-download`.
 #[test]
-#[ignore = "datasets/src/mnist.rs not_found: the advice names a --download flag the CLI lacks \
-            and not the --no-download that was given"]
 fn missing_data_without_download_points_at_no_download() {
     let tmp = TempDir::new("bad-missing-data-flag");
     let out = train(&tmp.join("nothing-here"), &[]);
@@ -233,8 +231,6 @@ fn save_into_an_unwritable_directory_fails_before_training() {
 // ------------------------------------------------------------------ other outputs
 
 #[test]
-#[ignore = "train.rs: --checkpoint-dir is first written after epoch 1, so an unwritable one \
-            fails only after an epoch of training"]
 fn an_unwritable_checkpoint_dir_fails_before_training() {
     let data = synthetic_data("bad-ckpt-dir");
     // A directory cannot be made inside a regular file, whoever runs this.
@@ -247,7 +243,6 @@ fn an_unwritable_checkpoint_dir_fails_before_training() {
 }
 
 #[test]
-#[ignore = "train.rs: --plot is checked only when drawn, after all the training"]
 fn a_plot_of_unknown_format_fails_before_training() {
     let data = synthetic_data("bad-plot-format");
     let plot = data.join("curves.jpg");
@@ -257,7 +252,6 @@ fn a_plot_of_unknown_format_fails_before_training() {
 }
 
 #[test]
-#[ignore = "train.rs: --plot is checked only when drawn, after all the training"]
 fn a_plot_into_a_missing_directory_fails_before_training() {
     let data = synthetic_data("bad-plot-dir");
     let plot = data.join("no-such-dir/curves.png");
@@ -287,8 +281,6 @@ fn a_negative_learning_rate_is_rejected() {
 
 /// `--lr -1` (two words) is how most people type it.
 #[test]
-#[ignore = "clap reads -1 as an unknown flag (\"unexpected argument '-1' found\"): \
-            args.rs needs allow_negative_numbers on --lr, --momentum, --weight-decay"]
 fn a_negative_learning_rate_as_a_separate_word_is_rejected_as_negative() {
     let data = synthetic_data("bad-lr-word");
     train(data.path(), &["--lr", "-1"])
@@ -454,7 +446,6 @@ fn empty_test_set(tag: &str) -> (TempDir, PathBuf) {
 }
 
 #[test]
-#[ignore = "eval.rs predict: `test.len() - 1` underflows (panic) on an empty test set"]
 fn predict_on_an_empty_test_set_is_an_error() {
     let (data, weights) = empty_test_set("bad-predict-empty");
     let out = run([
@@ -471,7 +462,6 @@ fn predict_on_an_empty_test_set_is_an_error() {
 }
 
 #[test]
-#[ignore = "eval.rs eval: an empty test set prints `Accuracy: NaN%, Avg loss: NaN` and exits 0"]
 fn eval_on_an_empty_test_set_is_an_error() {
     let (data, weights) = empty_test_set("bad-eval-empty");
     let out = run([
@@ -487,7 +477,6 @@ fn eval_on_an_empty_test_set_is_an_error() {
 }
 
 #[test]
-#[ignore = "train.rs: an empty test set is reported as `the test loss became NaN ... training diverged`"]
 fn train_on_an_empty_test_set_is_an_error_before_training() {
     let (data, _) = empty_test_set("bad-train-empty");
     train(data.path(), &[])

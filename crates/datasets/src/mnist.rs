@@ -442,12 +442,12 @@ impl MnistBuilder {
 
     fn not_found(&self, raw: &Path, file: &str, attempts: Vec<String>) -> DatasetError {
         let mut ways = vec![format!(
-            "download it ({} with download=true, the CLI's --download) from {}",
+            "download it ({} with download=true; ferrograd downloads unless --no-download is given) from {}",
             self.variant.name(),
             self.variant.mirrors().join(" or ")
         )];
         if let Some(dir) = self.variant.debian_dir() {
-            ways.push(format!("install the Debian package (apt-get install dataset-fashion-mnist, files in {dir}/) and load with download=true"));
+            ways.push(format!("install the Debian package (apt-get install dataset-fashion-mnist, files in {dir}/) and load with download=true (ferrograd: without --no-download)"));
         }
         let files = self.variant.files().map(|f| format!("{f}.gz")).join(", ");
         ways.push(format!(
