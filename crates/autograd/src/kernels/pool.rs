@@ -131,7 +131,7 @@ fn helper_loop(h: &'static Helper) {
         let mut polls = 0u32;
         while h.posted.load(Ordering::Acquire) == seen {
             polls = polls.wrapping_add(1);
-            if polls % 64 != 0 {
+            if !polls.is_multiple_of(64) {
                 std::hint::spin_loop();
                 continue;
             }
