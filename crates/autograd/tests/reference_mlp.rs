@@ -43,49 +43,20 @@ fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
     }
 }
 
-#[test]
-fn tiny_mlp_matches_pytorch() {
+/// Build the reference MLP with `forward(x, w0, b0, w2, b2) -> logits`, take
+/// the mean cross-entropy (log_softmax + gather + mean), backpropagate, and
+/// compare the loss and every parameter gradient with PyTorch's.
+fn check_mlp(forward: impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Tensor) {
     let r = &reference()["mlp"];
-    let p = |k: &str| tensor(&r["params"][k]).requires_grad_(true);
-    let (w0, b0, w2, b2) = (p("0.weight"), p("0.bias"), p("2.weight"), p("2.bias"));
-    let x = tensor(&r["input"]);
-    let target = tensor(&r["target"]);
-    let n = target.numel();
-
-    let logits = x.linear(&w0, Some(&b0)).relu().linear(&w2, Some(&b2));
-    let picked = logits.log_softmax(1).gather(1, &target.reshape(&[n, 1]));
-    let loss = picked.mean().neg();
-    loss.backward().unwrap();
-
-    assert_close(
-        "loss",
-        &[loss.item()],
-        &[r["loss"].as_f64().unwrap() as f32],
-        1e-5,
-    );
-    for (name, param) in [
-        ("0.weight", &w0),
-        ("0.bias", &b0),
-        ("2.weight", &w2),
-        ("2.bias", &b2),
-    ] {
-        let want = tensor(&r["grads"][name]).to_vec();
-        assert_close(name, &param.grad().unwrap().to_vec(), &want, 1e-5);
-    }
-}
-
-/// The same network through matmul + broadcast add instead of the fused linear.
-#[test]
-fn tiny_mlp_through_matmul_matches_pytorch() {
-    let r = &reference()["mlp"];
-    let p = |k: &str| tensor(&r["params"][k]).requires_grad_(true);
-    let (w0, b0, w2, b2) = (p("0.weight"), p("0.bias"), p("2.weight"), p("2.bias"));
-    let x = tensor(&r["input"]);
-    let target = tensor(&r["target"]);
-    let h = x.matmul(&w0.t()).add(&b0).relu();
-    let logits = h.matmul(&w2.t()).add(&b2);
+    let names = ["0.weight", "0.bias", "2.weight", "2.bias"];
+    let params: Vec<Tensor> = names
+        .iter()
+        .map(|k| tensor(&r["params"][*k]).requires_grad_(true))
+        .collect();
+    let (x, target) = (tensor(&r["input"]), tensor(&r["target"]));
+    let logits = forward(&x, &params[0], &params[1], &params[2], &params[3]);
     let loss = logits
-        .log_softmax(-1)
+        .log_softmax(1)
         .gather(1, &target.unsqueeze(1))
         .mean()
         .neg();
@@ -96,17 +67,19 @@ fn tiny_mlp_through_matmul_matches_pytorch() {
         &[r["loss"].as_f64().unwrap() as f32],
         1e-5,
     );
-    for (name, param) in [
-        ("0.weight", &w0),
-        ("0.bias", &b0),
-        ("2.weight", &w2),
-        ("2.bias", &b2),
-    ] {
-        assert_close(
-            name,
-            &param.grad().unwrap().to_vec(),
-            &tensor(&r["grads"][name]).to_vec(),
-            1e-5,
-        );
+    for (name, param) in names.iter().zip(&params) {
+        let want = tensor(&r["grads"][*name]).to_vec();
+        assert_close(name, &param.grad().unwrap().to_vec(), &want, 1e-5);
     }
+}
+
+#[test]
+fn tiny_mlp_matches_pytorch() {
+    check_mlp(|x, w0, b0, w2, b2| x.linear(w0, Some(b0)).relu().linear(w2, Some(b2)));
+}
+
+/// The same network through matmul + broadcast add instead of the fused linear.
+#[test]
+fn tiny_mlp_through_matmul_matches_pytorch() {
+    check_mlp(|x, w0, b0, w2, b2| x.matmul(&w0.t()).add(b0).relu().matmul(&w2.t()).add(b2));
 }
