@@ -117,16 +117,17 @@ unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
         unsafe { sgemm_raw(alpha, a, b, beta, c, 0, m, 0, n) };
         return;
     }
-    // Split the larger output dimension into one block per thread, in
-    // multiples of the 16-wide AVX-512 micro-kernel. Each block is computed
+    // Split the larger output dimension into two blocks per thread (so a
+    // thread that starts late, or a busy core, only means fewer blocks for
+    // it), in multiples of the 16-wide AVX-512 micro-kernel. Each block is computed
     // exactly as it would be alone (same k order for every element), so the
     // result does not depend on the split or the number of threads.
     let c_ptr = SendPtr(c);
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
-    let chunk = len.div_ceil(threads).next_multiple_of(16).min(len);
+    let chunk = len.div_ceil(2 * threads).next_multiple_of(16).min(len);
     let parts = len.div_ceil(chunk);
-    super::pool::run_parts(parts, &move |i| {
+    let body = move |i: usize| {
         let c_ptr = c_ptr;
         let (start, end) = (i * chunk, ((i + 1) * chunk).min(len));
         let (r0, r1, c0, c1) = if split_rows {
@@ -138,7 +139,8 @@ unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
         // between parts, so no element is written twice; the operands are
         // only read and were checked in bounds; `c` outlives `run_parts`.
         unsafe { sgemm_raw(alpha, a, b, beta, c_ptr.0, r0, r1, c0, c1) };
-    });
+    };
+    super::pool::run_parts(parts, threads, &body);
 }
 
 #[derive(Clone, Copy)]

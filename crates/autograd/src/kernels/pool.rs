@@ -10,7 +10,7 @@
 //! workers spinning for the same reason. The number of threads still comes
 //! from rayon's pool (`RAYON_NUM_THREADS`, `ferrograd --threads`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -21,39 +21,79 @@ const YIELD: Duration = Duration::from_millis(2);
 
 type Part = dyn Fn(usize) + Sync;
 
-/// A part of a job: the caller's closure (lifetime erased), the part index
-/// and the job's generation.
-struct Job(*const Part, usize, usize);
-
-// SAFETY: the closure behind the pointer is `Sync`; see `run_parts` for why
-// it outlives every use.
-unsafe impl Send for Job {}
-
-struct Helper {
-    /// Generation of the last job posted to this helper (wakes it).
-    posted: AtomicUsize,
-    /// Generation of the last job this helper ran to the end.
-    finished: AtomicUsize,
-    /// The posted part, until the helper or the caller takes it to run it.
-    job: Mutex<Option<Job>>,
-    sleeping: Mutex<bool>,
+/// The job being run: everyone (the caller and the helpers) claims parts from
+/// `claim` until they run out, so a helper that is slow to wake (or not
+/// scheduled, on a loaded machine) only takes fewer parts.
+struct Shared {
+    /// `generation << 32 | next part`: a claim succeeds only for the
+    /// generation whose closure the claimer read, so a helper that wakes late
+    /// can never run a part of a job that has already returned.
+    claim: AtomicU64,
+    /// Parts of the current generation finished.
+    done: AtomicUsize,
+    /// The current job: generation, closure (lifetime erased), number of parts.
+    job: Mutex<(u64, Option<PartPtr>, usize)>,
+    sleeping: Mutex<usize>,
     wake: Condvar,
 }
 
-/// Helpers started so far; locked by the caller for the whole of a parallel call.
-static HELPERS: Mutex<Vec<&'static Helper>> = Mutex::new(Vec::new());
+#[derive(Clone, Copy)]
+struct PartPtr(*const Part);
+// SAFETY: the closure behind the pointer is `Sync`; `run_parts` explains why
+// it outlives every use.
+unsafe impl Send for PartPtr {}
+
+static SHARED: Shared = Shared {
+    claim: AtomicU64::new(0),
+    done: AtomicUsize::new(0),
+    job: Mutex::new((0, None, 0)),
+    sleeping: Mutex::new(0),
+    wake: Condvar::new(),
+};
+
+/// Number of helper threads started; locked by the caller for the whole of a
+/// parallel call, so one job runs at a time.
+static HELPERS: Mutex<usize> = Mutex::new(0);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `part(i)` for every `i` in `0..parts` and returns when all are done:
-/// part 0 on the calling thread, the others offered to helper threads. A part
-/// that no helper has started by the time the caller is done with its own is
-/// run by the caller, so a busy or sleeping helper costs no more than running
-/// serially. If another thread is using the helpers, all parts run here. The
-/// parts must compute the same result wherever they run. `part` must not panic.
-pub(crate) fn run_parts<'a>(parts: usize, part: &'a (dyn Fn(usize) + Sync + 'a)) {
+/// Claims and runs parts of generation `generation` until none are left.
+fn work(generation: u64, part: PartPtr, parts: usize) {
+    let s = &SHARED;
+    loop {
+        let c = s.claim.load(Ordering::Acquire);
+        let next = (c & 0xffff_ffff) as usize;
+        if c >> 32 != generation || next >= parts {
+            return;
+        }
+        if s.claim
+            .compare_exchange_weak(c, c + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
+        // A panic here would leave the caller waiting forever: abort instead.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: the claim succeeded for this generation, so its caller
+            // is still inside `run_parts`, waiting for `done` to count this
+            // part before the closure goes out of scope.
+            unsafe { (*part.0)(next) }
+        }));
+        if ran.is_err() {
+            std::process::abort();
+        }
+        s.done.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Runs `part(i)` for every `i` in `0..parts` and returns when all are done,
+/// on the calling thread and up to `threads - 1` helper threads, each taking
+/// the next part not yet taken. If another thread is using the helpers, all
+/// parts run here. The parts must compute the same result wherever they run.
+/// `part` must not panic.
+pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usize) + Sync + 'a)) {
     let mut helpers = match HELPERS.try_lock() {
         Ok(h) => h,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
@@ -62,76 +102,56 @@ pub(crate) fn run_parts<'a>(parts: usize, part: &'a (dyn Fn(usize) + Sync + 'a))
             return;
         }
     };
-    while helpers.len() + 1 < parts {
-        let helper: &'static Helper = Box::leak(Box::new(Helper {
-            posted: AtomicUsize::new(0),
-            finished: AtomicUsize::new(0),
-            job: Mutex::new(None),
-            sleeping: Mutex::new(false),
-            wake: Condvar::new(),
-        }));
+    while *helpers + 1 < threads {
         let spawned = std::thread::Builder::new()
-            .name(format!("ferrograd-gemm-{}", helpers.len() + 1))
-            .spawn(move || helper_loop(helper));
+            .name(format!("ferrograd-gemm-{}", *helpers + 1))
+            .spawn(helper_loop);
         if spawned.is_err() {
-            break; // no more threads: the caller runs the remaining parts
+            break; // no more threads: fewer hands
         }
-        helpers.push(helper);
+        *helpers += 1;
     }
-    // SAFETY: a helper dereferences the pointer only after taking its `Job`
-    // out of `job`, and then this function waits for its `finished` before
-    // returning; jobs nobody took are taken back below. So the closure
-    // outlives every use and the erased lifetime never escapes.
-    let erased: *const Part =
-        unsafe { std::mem::transmute::<&'a (dyn Fn(usize) + Sync + 'a), &'static Part>(part) };
-    let used = &helpers[..(parts - 1).min(helpers.len())];
-    let mut generations = Vec::with_capacity(used.len());
-    for (i, h) in used.iter().enumerate() {
-        let generation = h.posted.load(Ordering::Relaxed) + 1;
-        *lock(&h.job) = Some(Job(erased, i + 1, generation));
-        h.posted.store(generation, Ordering::Release);
-        if *lock(&h.sleeping) {
-            h.wake.notify_one();
-        }
-        generations.push(generation);
+    let s = &SHARED;
+    // SAFETY: the pointer is dereferenced only by a successful claim of this
+    // generation (see `work`), and this function returns only after `done`
+    // counts every part, so the closure outlives every use; the next call
+    // starts a new generation, which makes the old pointer unclaimable.
+    let erased = PartPtr(unsafe {
+        std::mem::transmute::<&'a (dyn Fn(usize) + Sync + 'a), &'static Part>(part)
+    });
+    let generation = {
+        let mut job = lock(&s.job);
+        let generation = (job.0 + 1) & 0xffff_ffff;
+        *job = (generation, Some(erased), parts);
+        s.done.store(0, Ordering::Release);
+        s.claim.store(generation << 32, Ordering::Release);
+        generation
+    };
+    if *lock(&s.sleeping) > 0 {
+        s.wake.notify_all();
     }
-    // Even if our own parts panic, settle the helpers' parts before
-    // unwinding: they still read the closure.
-    let ours = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        part(0);
-        (used.len() + 1..parts).for_each(part);
-    }));
-    for (h, generation) in used.iter().zip(generations) {
-        let unstarted = lock(&h.job).take();
-        if let Some(Job(_, index, _)) = unstarted {
-            if ours.is_ok() {
-                part(index);
-            }
-            continue;
-        }
-        let waiting_since = Instant::now();
-        while h.finished.load(Ordering::Acquire) != generation {
-            if waiting_since.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
+    work(generation, erased, parts);
+    let waiting_since = Instant::now();
+    while s.done.load(Ordering::Acquire) < parts {
+        if waiting_since.elapsed() < SPIN {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
         }
     }
-    if let Err(panic) = ours {
-        std::panic::resume_unwind(panic);
-    }
+    lock(&s.job).1 = None;
 }
 
-fn helper_loop(h: &'static Helper) {
-    let mut seen = 0;
+fn helper_loop() {
+    let s = &SHARED;
+    let mut seen = 0u64;
     loop {
-        // Wait for the next job: spin, then yield the core, then sleep.
+        // Wait for a new generation: spin, then yield the core, then sleep.
         let idle_since = Instant::now();
         let mut polls = 0u32;
-        while h.posted.load(Ordering::Acquire) == seen {
+        while s.claim.load(Ordering::Acquire) >> 32 == seen {
             polls = polls.wrapping_add(1);
-            if !polls.is_multiple_of(64) {
+            if polls & 63 != 0 {
                 std::hint::spin_loop();
                 continue;
             }
@@ -143,26 +163,17 @@ fn helper_loop(h: &'static Helper) {
                 std::thread::yield_now();
                 continue;
             }
-            let mut sleeping = lock(&h.sleeping);
-            *sleeping = true;
-            while h.posted.load(Ordering::Acquire) == seen {
-                sleeping = h.wake.wait(sleeping).unwrap_or_else(|p| p.into_inner());
+            let mut sleeping = lock(&s.sleeping);
+            *sleeping += 1;
+            while s.claim.load(Ordering::Acquire) >> 32 == seen {
+                sleeping = s.wake.wait(sleeping).unwrap_or_else(|p| p.into_inner());
             }
-            *sleeping = false;
+            *sleeping -= 1;
         }
-        seen = h.posted.load(Ordering::Acquire);
-        let job = lock(&h.job).take();
-        if let Some(Job(part, index, generation)) = job {
-            // A panic here would leave the caller waiting forever: abort instead.
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // SAFETY: the caller waits for `finished == generation` before
-                // the closure goes out of scope (see `run_parts`).
-                unsafe { (*part)(index) }
-            }));
-            if ran.is_err() {
-                std::process::abort();
-            }
-            h.finished.store(generation, Ordering::Release);
+        let (generation, part, parts) = *lock(&s.job);
+        seen = generation;
+        if let Some(part) = part {
+            work(generation, part, parts);
         }
     }
 }
