@@ -508,15 +508,19 @@ impl Report<'_> {
     fn render(&self) -> String {
         let mut s = String::new();
         let o = self.o;
-        let cmd = format!(
-            "cargo xtask bench{}{}",
-            if o.vs_pytorch { " --vs-pytorch" } else { "" },
-            if o.epochs != 3 {
-                format!(" --epochs {}", o.epochs)
-            } else {
-                String::new()
-            }
-        );
+        let mut cmd = String::from("cargo xtask bench");
+        if o.vs_pytorch {
+            cmd.push_str(" --vs-pytorch");
+        }
+        if o.epochs != 3 {
+            let _ = write!(cmd, " --epochs {}", o.epochs);
+        }
+        if o.data_dir != Path::new("data") {
+            let _ = write!(cmd, " --data-dir {}", o.data_dir.display());
+        }
+        if !o.criterion {
+            cmd.push_str(" --no-criterion");
+        }
         let _ = writeln!(s, "Command: `{cmd}`  ");
         let _ = writeln!(s, "Date: {}  ", date());
         let _ = writeln!(s, "Machine: {}  ", self.machine);
