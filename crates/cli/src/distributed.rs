@@ -85,14 +85,6 @@ impl Comm {
         })
     }
 
-    pub fn rank(&self) -> usize {
-        self.rank
-    }
-
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
     /// Rank 0 prints and writes files.
     pub fn is_root(&self) -> bool {
         self.rank == 0
