@@ -165,7 +165,7 @@ impl Comm {
     /// parameter, whether any rank has one (a parameter no rank reached keeps
     /// `None`, as in one process).
     pub fn average_gradients(&self, parameters: &[Tensor], share: f64) {
-        let Some(world) = &self.world else {
+        let Some(world) = self.world.as_ref().filter(|_| self.size > 1) else {
             return;
         };
         let share = share as f32;
@@ -198,7 +198,7 @@ impl Comm {
 
     /// The elementwise sum of `values` over the ranks.
     pub fn sum<const K: usize>(&self, values: [f64; K]) -> [f64; K] {
-        let Some(world) = &self.world else {
+        let Some(world) = self.world.as_ref().filter(|_| self.size > 1) else {
             return values;
         };
         let mut sum = [0.0f64; K];
