@@ -39,24 +39,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     validate(args)?;
     #[cfg(feature = "distributed")]
     let comm = crate::distributed::Comm::world()?;
-    // Every output is checked before training, not found unwritable after it.
-    for (flag, path) in [
-        ("--save", &args.save),
-        ("--plot", &args.plot),
-        ("--metrics", &args.metrics),
-    ] {
-        if let Some(path) = path {
-            check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
-        }
-    }
-    if let Some(path) = &args.plot {
-        plot::check_format(path).context("--plot")?;
-    }
-    if let Some(dir) = &args.checkpoint_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(anyhow::Error::from)
-            .and_then(|_| check_writable(&dir.join("probe")))
-            .with_context(|| format!("--checkpoint-dir {}", dir.display()))?;
+    // Only the rank that writes checks the outputs (every run has one; under mpirun, rank 0).
+    #[cfg(feature = "distributed")]
+    let writes_outputs = comm.is_root();
+    #[cfg(not(feature = "distributed"))]
+    let writes_outputs = true;
+    if writes_outputs {
+        check_outputs(args)?;
     }
     let train_data = data::load(&args.data, true)?;
     let test_data = data::load(&args.data, false)?;
@@ -363,6 +352,29 @@ fn validate(args: &TrainArgs) -> Result<()> {
     }
     if args.nesterov && args.optimizer != OptimizerName::Sgd {
         bail!("--nesterov applies to --optimizer sgd only");
+    }
+    Ok(())
+}
+
+/// Every output is checked before training, not found unwritable after it.
+fn check_outputs(args: &TrainArgs) -> Result<()> {
+    for (flag, path) in [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ] {
+        if let Some(path) = path {
+            check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot::check_format(path).context("--plot")?;
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| check_writable(&dir.join("probe")))
+            .with_context(|| format!("--checkpoint-dir {}", dir.display()))?;
     }
     Ok(())
 }
