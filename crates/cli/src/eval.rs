@@ -37,11 +37,17 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     });
     test_loss /= loader.len() as f64;
     let accuracy = correct as f64 / size as f64;
-    println!(
-        "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {test_loss:>8.6} \n",
-        100.0 * accuracy
-    );
+    println!("{}", test_lines(accuracy, test_loss));
     Ok(())
+}
+
+/// The tutorial's test report: `Test Error: `, ` Accuracy: 48.5%, Avg loss: 2.158658 `
+/// and a blank line, from the accuracy in [0, 1] and the mean of the batch losses.
+pub fn test_lines(accuracy: f64, avg_loss: f64) -> String {
+    format!(
+        "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {avg_loss:>8.6} \n",
+        100.0 * accuracy
+    )
 }
 
 /// The predicted class of one test image, its probability and the true label.

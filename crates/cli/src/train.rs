@@ -275,10 +275,7 @@ impl Run {
         if !test_loss.is_finite() {
             bail!("the test loss became {test_loss} after epoch {epoch}: training diverged; try a smaller --lr");
         }
-        self.say(&format!(
-            "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {test_loss:>8.6} \n",
-            100.0 * accuracy
-        ));
+        self.say(&crate::eval::test_lines(accuracy, test_loss));
         self.epochs.push(EpochPoint {
             epoch,
             accuracy,
