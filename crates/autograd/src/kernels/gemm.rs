@@ -1,6 +1,11 @@
-//! Single-precision GEMM: `matrixmultiply`'s sgemm on strided operands, split
-//! across threads (`pool`) when the product is large enough to pay for it;
-//! the number of threads is rayon's (`RAYON_NUM_THREADS`, `ferrograd --threads`).
+//! Single-precision GEMM on strided operands, split across threads (`pool`)
+//! when the product is large enough to pay for it; the number of threads is
+//! rayon's (`RAYON_NUM_THREADS`, `ferrograd --threads`). On CPUs with AVX-512
+//! our own kernel (`avx512`) runs; elsewhere `matrixmultiply`'s sgemm.
+//! `FERROGRAD_GEMM=matrixmultiply` forces the latter (for comparisons).
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// A read-only matrix: `rows x cols` elements of `data` at `data[offset + i*row_stride + j*col_stride]`.
 /// Transposing is swapping the strides, with no copy.
@@ -106,11 +111,49 @@ fn check(a: MatRef, b: MatRef) {
 /// `a` and `b` must have passed `check`; `c` must point to `a.rows * b.cols`
 /// writable values (initialised unless `beta == 0`) that nobody else accesses.
 unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
+    // SAFETY: forwarded.
+    unsafe { gemm_ptr_with(Kernel::detect(), alpha, a, b, beta, c) }
+}
+
+/// Which sgemm runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernel {
+    /// `avx512.rs`, when the CPU has AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// `matrixmultiply`, everywhere.
+    Portable,
+}
+
+impl Kernel {
+    fn detect() -> Kernel {
+        static KERNEL: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *KERNEL.get_or_init(|| {
+            let forced = std::env::var("FERROGRAD_GEMM").is_ok_and(|v| v == "matrixmultiply");
+            #[cfg(target_arch = "x86_64")]
+            if !forced && avx512::available() {
+                return Kernel::Avx512;
+            }
+            let _ = forced;
+            Kernel::Portable
+        })
+    }
+}
+
+/// # Safety
+/// As for `gemm_ptr`; `Kernel::Avx512` only where `avx512::available()`.
+unsafe fn gemm_ptr_with(kernel: Kernel, alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
     let threads = rayon::current_num_threads();
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx512 {
+        // SAFETY: forwarded; the caller checked that the CPU has AVX-512F.
+        unsafe { avx512::gemm(alpha, a, b, beta, c, threads) };
+        return;
+    }
     if threads == 1 || m * n * k < PARALLEL_MIN_FLOPS {
         // SAFETY: the views were checked in bounds above, `c` holds m*n values
         // with row stride n, and nothing else accesses `c` during the call.
@@ -221,6 +264,87 @@ mod tests {
         // beta = 1 accumulates.
         pool.install(|| gemm(1.0, a, b, 1.0, &mut c));
         assert_eq!(c, naive(a, b).iter().map(|x| 2.0 * x).collect::<Vec<_>>());
+    }
+
+    /// Both kernels against an f64 product, over shapes with ragged edges
+    /// (not multiples of the 12 x 32 tile), both operand layouts, offsets,
+    /// k = 0 and 1, alpha and beta, and a NaN-filled output with beta = 0
+    /// (which must be ignored, as BLAS and PyTorch do).
+    #[test]
+    fn every_kernel_matches_an_f64_product() {
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        if avx512::available() {
+            kernels.push(Kernel::Avx512);
+        }
+        let mut g = crate::Generator::new(3);
+        let shapes = [
+            (1, 1, 1),
+            (1, 0, 5),
+            (3, 1, 2),
+            (13, 17, 33),
+            (64, 784, 10),
+            (10, 64, 512),
+            (25, 70, 100),
+            (100, 9, 47),
+        ];
+        for kernel in kernels {
+            for (m, k, n) in shapes {
+                for (a_t, b_t) in [(false, false), (false, true), (true, false), (true, true)] {
+                    for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                        let off = 3;
+                        let a: Vec<f32> = (0..off + m * k).map(|_| g.normal(0.0, 1.0)).collect();
+                        let b: Vec<f32> = (0..off + k * n).map(|_| g.normal(0.0, 1.0)).collect();
+                        fn view(
+                            data: &[f32],
+                            rows: usize,
+                            cols: usize,
+                            t: bool,
+                            off: usize,
+                        ) -> MatRef<'_> {
+                            let mut v = if t {
+                                MatRef::row_major(data, cols, rows).t()
+                            } else {
+                                MatRef::row_major(data, rows, cols)
+                            };
+                            v.offset = off;
+                            v
+                        }
+                        let (am, bm) = (view(&a, m, k, a_t, off), view(&b, k, n, b_t, off));
+                        let c0: Vec<f32> = if beta == 0.0 {
+                            vec![f32::NAN; m * n]
+                        } else {
+                            (0..m * n).map(|_| g.normal(0.0, 1.0)).collect()
+                        };
+                        let mut c = c0.clone();
+                        check(am, bm);
+                        // SAFETY: checked above; `c` holds m*n initialised values.
+                        unsafe { gemm_ptr_with(kernel, alpha, am, bm, beta, c.as_mut_ptr()) };
+                        for i in 0..m {
+                            for j in 0..n {
+                                let mut want = 0f64;
+                                for p in 0..k {
+                                    let x =
+                                        am.data[am.offset + i * am.row_stride + p * am.col_stride];
+                                    let y =
+                                        bm.data[bm.offset + p * bm.row_stride + j * bm.col_stride];
+                                    want += x as f64 * y as f64;
+                                }
+                                want *= alpha as f64;
+                                if beta != 0.0 {
+                                    want += beta as f64 * c0[i * n + j] as f64;
+                                }
+                                let got = c[i * n + j] as f64;
+                                assert!(
+                                    (got - want).abs() <= 1e-5 * (1.0 + want.abs()) * (k as f64).sqrt().max(1.0),
+                                    "{kernel:?} {m}x{k}x{n} a_t={a_t} b_t={b_t} alpha={alpha} beta={beta} at ({i},{j}): {got} vs {want}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Splitting the output across threads must not change a single bit:

@@ -1,0 +1,491 @@
+//! The AVX-512 sgemm, chosen at run time when the CPU has `avx512f`
+//! (docs/decisions.md: "Own AVX-512 GEMM").
+//!
+//! The shapes of a batch-64 training step are short and wide (64 x 784 @
+//! 784 x 512), so the classic approach of packing both operands spends much
+//! of its time packing the 1.6 MB weight, which 64 rows reuse little. Here
+//! only the operand that must be read as 32-wide rows (the "panel" operand)
+//! is packed, into 64-byte aligned panels; the other is read in place through
+//! its strides and broadcast element by element. Of `C = A B` and
+//! `C^T = B^T A^T` the plan takes the one whose panel operand is cheaper to
+//! pack, which makes the small activation matrix the packed one and leaves
+//! the weight in place; a transposed result is written with scatter stores.
+//!
+//! Every element of C is one chain of fused multiply-adds over `p = 0..k` in
+//! order, then `alpha * acc + beta * c`: the result does not depend on how
+//! the work is split between threads.
+
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+use super::{MatRef, SendPtr};
+
+/// Rows of a micro-tile (broadcast operand).
+const MR: usize = 12;
+/// Columns of a micro-tile: two 16-lane vectors.
+const NR: usize = 32;
+
+/// 64 bytes, so that a `Vec<Line>` is cache-line aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+thread_local! {
+    /// Packed panels, kept between calls so that a training step allocates nothing.
+    static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(super) fn available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// A strided view by raw pointer (already checked in bounds by the caller).
+#[derive(Clone, Copy)]
+struct View {
+    ptr: *const f32,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+}
+
+// SAFETY: a view is only read, and its data outlives the parallel call that
+// shares it (the caller waits for every part).
+unsafe impl Send for View {}
+unsafe impl Sync for View {}
+
+impl View {
+    fn of(m: MatRef) -> View {
+        View {
+            // SAFETY (of the pointer arithmetic): `offset` lies inside `data`
+            // or the view is empty, checked by the caller.
+            ptr: m.data.as_ptr().wrapping_add(m.offset),
+            rows: m.rows,
+            cols: m.cols,
+            rs: m.row_stride as isize,
+            cs: m.col_stride as isize,
+        }
+    }
+
+    fn t(self) -> View {
+        View {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+}
+
+/// Relative cost of packing `v` as the panel operand: contiguous rows copy
+/// cheaply, strided reads cost about twice as much.
+fn pack_cost(v: View) -> usize {
+    v.rows * v.cols * if v.cs == 1 { 1 } else { 2 }
+}
+
+/// `c = alpha * a @ b + beta * c` with `c` row-major `a.rows x b.cols`.
+///
+/// # Safety
+/// `avx512f` must be available (`available()`); the views must be in bounds;
+/// `c` must point to `a.rows * b.cols` writable values, initialised unless
+/// `beta == 0`, that nobody else accesses during the call.
+pub(super) unsafe fn gemm(
+    alpha: f32,
+    a: MatRef,
+    b: MatRef,
+    beta: f32,
+    c: *mut f32,
+    threads: usize,
+) {
+    let (m, n) = (a.rows, b.cols);
+    let (a, b) = (View::of(a), View::of(b));
+    // C = A B, written row by row; or C^T = B^T A^T, written with scatters.
+    let plain = pack_cost(b);
+    let transposed = pack_cost(a.t()) + m * n;
+    let (bcast, panel, c_rs, c_cs) = if plain <= transposed {
+        (a, b, n as isize, 1)
+    } else {
+        (b.t(), a.t(), 1, n as isize)
+    };
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        // SAFETY: `panel` is in bounds (caller).
+        unsafe { pack(panel, &mut packed) };
+        let packed = SendPtr(packed.as_mut_ptr().cast::<f32>());
+        let job = Job {
+            alpha,
+            beta,
+            bcast,
+            k: panel.rows,
+            panels: panel.cols.div_ceil(NR),
+            cols: panel.cols,
+            packed,
+            c: SendPtr(c),
+            c_rs,
+            c_cs,
+        };
+        // SAFETY: forwarded from the caller; `packed` holds every panel.
+        unsafe { job.run(threads) };
+    });
+}
+
+/// Copies `v` (k x n) into `n / NR` panels of `k x NR` values, rows of a panel
+/// contiguous and zero-padded past column n.
+///
+/// # Safety
+/// `v` must be in bounds.
+unsafe fn pack(v: View, out: &mut Vec<Line>) {
+    let (k, n) = (v.rows, v.cols);
+    let panels = n.div_ceil(NR);
+    let lines = panels * k * (NR / 16);
+    out.clear();
+    out.resize(lines, Line([0.0; 16]));
+    let dst = out.as_mut_ptr().cast::<f32>();
+    for jp in 0..panels {
+        let j0 = jp * NR;
+        let width = (n - j0).min(NR);
+        let panel = dst.add(jp * k * NR);
+        if v.cs == 1 {
+            for p in 0..k {
+                // SAFETY: row p, columns j0..j0+width of the view are in
+                // bounds; the panel row has NR >= width slots.
+                let src = v.ptr.offset(p as isize * v.rs + j0 as isize);
+                std::ptr::copy_nonoverlapping(src, panel.add(p * NR), width);
+            }
+        } else {
+            // A transposed row-major matrix: each panel column is a
+            // contiguous source row. Read 16 of them a step at a time so
+            // that the writes go to one panel row (one cache line) at a time.
+            let src: Vec<*const f32> = (0..width)
+                .map(|q| v.ptr.offset((j0 + q) as isize * v.cs))
+                .collect();
+            for p in 0..k {
+                let row = panel.add(p * NR);
+                for (q, s) in src.iter().enumerate() {
+                    // SAFETY: (p, j0+q) is in the view; q < width <= NR.
+                    *row.add(q) = *s.offset(p as isize * v.rs);
+                }
+            }
+        }
+    }
+}
+
+/// One product after packing: `bcast` (M x k) times the packed panels (k x N)
+/// into C at `c[i * c_rs + j * c_cs]`.
+#[derive(Clone, Copy)]
+struct Job {
+    alpha: f32,
+    beta: f32,
+    bcast: View,
+    k: usize,
+    panels: usize,
+    cols: usize,
+    packed: SendPtr,
+    c: SendPtr,
+    c_rs: isize,
+    c_cs: isize,
+}
+
+impl Job {
+    /// # Safety
+    /// As for `gemm`; `packed` holds `panels` panels of `k x NR` values.
+    unsafe fn run(self, threads: usize) {
+        let rows = self.bcast.rows;
+        if rows == 0 || self.cols == 0 {
+            return;
+        }
+        let flops = rows * self.cols * self.k;
+        let row_blocks = rows.div_ceil(MR);
+        if threads == 1 || flops < super::PARALLEL_MIN_FLOPS {
+            // SAFETY: forwarded.
+            unsafe { self.block(0, row_blocks, 0, self.panels) };
+            return;
+        }
+        // Two parts per thread along whichever of rows and panels has more blocks.
+        let by_rows = row_blocks >= self.panels;
+        let units = if by_rows { row_blocks } else { self.panels };
+        let chunk = units.div_ceil(2 * threads).max(1);
+        let parts = units.div_ceil(chunk);
+        let body = move |i: usize| {
+            let (u0, u1) = (i * chunk, ((i + 1) * chunk).min(units));
+            // SAFETY: the parts cover disjoint blocks of C; the rest is
+            // forwarded from the caller, who waits for every part.
+            unsafe {
+                if by_rows {
+                    self.block(u0, u1, 0, self.panels)
+                } else {
+                    self.block(0, row_blocks, u0, u1)
+                }
+            }
+        };
+        super::super::pool::run_parts(parts, threads, &body);
+    }
+
+    /// Row blocks `r0..r1` (of MR rows) times panels `p0..p1`.
+    ///
+    /// # Safety
+    /// As for `run`; no one else writes this block of C meanwhile.
+    unsafe fn block(self, r0: usize, r1: usize, p0: usize, p1: usize) {
+        let a = self.bcast;
+        let k = self.k;
+        // Few panels (the packed operand is the small one): keep a block of
+        // broadcast rows in L1 across them; else keep a panel in L1 across rows.
+        let tile = |rb: usize, jp: usize| {
+            let i = rb * MR;
+            let rows = (a.rows - i).min(MR);
+            let j = jp * NR;
+            let cols = (self.cols - j).min(NR);
+            let t = Tile {
+                k,
+                a: a.ptr.offset(i as isize * a.rs),
+                a_rs: a.rs,
+                a_cs: a.cs,
+                b: self.packed.0.add(jp * k * NR),
+                alpha: self.alpha,
+                beta: self.beta,
+                c: self
+                    .c
+                    .0
+                    .offset(i as isize * self.c_rs + j as isize * self.c_cs),
+                c_rs: self.c_rs,
+                c_cs: self.c_cs,
+                cols,
+            };
+            // SAFETY: rows i..i+rows of `a` and columns j..j+cols of C exist;
+            // the panel holds k x NR values.
+            unsafe { t.run(rows) }
+        };
+        if p1 - p0 <= 4 {
+            for rb in r0..r1 {
+                for jp in p0..p1 {
+                    tile(rb, jp);
+                }
+            }
+        } else {
+            for jp in p0..p1 {
+                for rb in r0..r1 {
+                    tile(rb, jp);
+                }
+            }
+        }
+    }
+}
+
+/// One micro-tile: up to MR rows of the broadcast operand times one panel.
+struct Tile {
+    k: usize,
+    a: *const f32,
+    a_rs: isize,
+    a_cs: isize,
+    b: *const f32,
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    c_rs: isize,
+    c_cs: isize,
+    cols: usize,
+}
+
+impl Tile {
+    /// # Safety
+    /// `rows <= MR` rows of `a` and `cols` columns of C from `c` are in
+    /// bounds and ours; `b` points to a 64-byte aligned k x NR panel.
+    unsafe fn run(&self, rows: usize) {
+        // SAFETY (all arms): forwarded; avx512f was detected before any call.
+        unsafe {
+            match rows {
+                12 => self.kernel::<12>(),
+                11 => self.kernel::<11>(),
+                10 => self.kernel::<10>(),
+                9 => self.kernel::<9>(),
+                8 => self.kernel::<8>(),
+                7 => self.kernel::<7>(),
+                6 => self.kernel::<6>(),
+                5 => self.kernel::<5>(),
+                4 => self.kernel::<4>(),
+                3 => self.kernel::<3>(),
+                2 => self.kernel::<2>(),
+                _ => self.kernel::<1>(),
+            }
+        }
+    }
+
+    /// # Safety
+    /// As for `run`, with `R` rows.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernel<const R: usize>(&self) {
+        // The broadcast operand is read in place, often straight from L3 (the
+        // weight, just updated by the optimizer), in R streams of 4 bytes per
+        // step that the hardware prefetchers follow poorly: fetch ahead by hand.
+        if self.a_cs == 1 {
+            self.kernel_with::<R, true>()
+        } else {
+            self.kernel_with::<R, false>()
+        }
+    }
+
+    /// # Safety
+    /// As for `run`, with `R` rows; `ROWS` is whether `a_cs == 1`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernel_with<const R: usize, const ROWS: bool>(&self) {
+        // Ask for the tile's lines of C now, so that they have arrived
+        // (for ownership) by the time the loop ends and they are written.
+        if self.c_cs == 1 {
+            for r in 0..R {
+                let row = self.c.wrapping_offset(r as isize * self.c_rs);
+                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
+                _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(16).cast_const().cast());
+            }
+        } else {
+            for q in 0..self.cols {
+                let row = self.c.wrapping_offset(q as isize * self.c_cs);
+                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
+            }
+        }
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        let (mut a, mut b) = (self.a, self.b);
+        let last_row = (R - 1) as isize * self.a_rs;
+        for p in 0..self.k {
+            if ROWS {
+                // One row's line per step, 4 lines (64 values) ahead (no
+                // branch: one in this loop makes LLVM spill the accumulators).
+                let r = (p % 16).min(R - 1);
+                let ahead = a.wrapping_offset(r as isize * self.a_rs + 64);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            } else {
+                // Column p + 8: its first and last rows' lines.
+                let ahead = a.wrapping_offset(8 * self.a_cs);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_offset(last_row).cast());
+            }
+            // SAFETY: the panel row p has NR = 32 aligned values.
+            let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: element (i + r, p) of the broadcast operand.
+                let x = _mm512_set1_ps(*a.offset(r as isize * self.a_rs));
+                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
+                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
+            }
+            a = a.offset(self.a_cs);
+            b = b.add(NR);
+        }
+        self.store::<R>(acc);
+    }
+
+    /// `c = alpha * acc + beta * c` for the tile's valid columns.
+    ///
+    /// # Safety
+    /// As for `run`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store<const R: usize>(&self, acc: [[__m512; 2]; R]) {
+        let masks = [lanes(self.cols), lanes(self.cols.saturating_sub(16))];
+        let alpha = _mm512_set1_ps(self.alpha);
+        let beta = _mm512_set1_ps(self.beta);
+        let read_c = self.beta != 0.0;
+        if self.c_cs == 1 {
+            for (r, acc) in acc.iter().enumerate() {
+                let row = self.c.offset(r as isize * self.c_rs);
+                for v in 0..2 {
+                    let (dst, mask) = (row.add(16 * v), masks[v]);
+                    let mut x = _mm512_mul_ps(alpha, acc[v]);
+                    if read_c {
+                        // SAFETY: masked to the tile's columns.
+                        x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, dst), x);
+                    }
+                    _mm512_mask_storeu_ps(dst, mask, x);
+                }
+            }
+        } else {
+            // Transposed result: C^T's tile row r, column q is C's row q,
+            // column r. Transpose each 16-column half in registers so that
+            // each row of C gets one store of R contiguous values.
+            let row_mask = lanes(R);
+            for v in 0..2 {
+                let mut m = [_mm512_setzero_ps(); 16];
+                for (r, acc) in acc.iter().enumerate() {
+                    m[r] = _mm512_mul_ps(alpha, acc[v]);
+                }
+                let m = transpose16(m);
+                let valid = self.cols.saturating_sub(16 * v).min(16);
+                for (q, &x) in m.iter().enumerate().take(valid) {
+                    let dst = self.c.offset((16 * v + q) as isize * self.c_cs);
+                    let mut x = x;
+                    if read_c {
+                        // SAFETY: R values of C's row, inside the tile.
+                        x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(row_mask, dst), x);
+                    }
+                    _mm512_mask_storeu_ps(dst, row_mask, x);
+                }
+            }
+        }
+    }
+}
+
+/// Transposes a 16 x 16 matrix held as 16 row vectors.
+#[target_feature(enable = "avx512f")]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    // Pairs of rows interleaved within 128-bit lanes, then groups of four,
+    // then the 128-bit lanes themselves moved into place.
+    let mut a = [_mm512_setzero_ps(); 16];
+    for k in 0..8 {
+        a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // b[4k + c], 128-bit lane l: rows 4k..4k+4 of column 4l + c.
+    let mut b = [_mm512_setzero_ps(); 16];
+    for k in 0..4 {
+        b[4 * k] = _mm512_shuffle_ps::<0x44>(a[4 * k], a[4 * k + 2]);
+        b[4 * k + 1] = _mm512_shuffle_ps::<0xEE>(a[4 * k], a[4 * k + 2]);
+        b[4 * k + 2] = _mm512_shuffle_ps::<0x44>(a[4 * k + 1], a[4 * k + 3]);
+        b[4 * k + 3] = _mm512_shuffle_ps::<0xEE>(a[4 * k + 1], a[4 * k + 3]);
+    }
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        let d0 = _mm512_shuffle_f32x4::<0x88>(b[c], b[4 + c]);
+        let d1 = _mm512_shuffle_f32x4::<0xDD>(b[c], b[4 + c]);
+        let d2 = _mm512_shuffle_f32x4::<0x88>(b[8 + c], b[12 + c]);
+        let d3 = _mm512_shuffle_f32x4::<0xDD>(b[8 + c], b[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(d0, d2);
+        out[8 + c] = _mm512_shuffle_f32x4::<0xDD>(d0, d2);
+        out[4 + c] = _mm512_shuffle_f32x4::<0x88>(d1, d3);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xDD>(d1, d3);
+    }
+    out
+}
+
+/// A mask of the first `n` (at most 16) lanes.
+fn lanes(n: usize) -> __mmask16 {
+    if n >= 16 {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose16_transposes() {
+        if !available() {
+            return;
+        }
+        let m: Vec<f32> = (0..256).map(|i| i as f32).collect();
+        let mut out = [0f32; 256];
+        // SAFETY: avx512f checked above; 16 rows of 16 values each.
+        unsafe {
+            let rows: [__m512; 16] =
+                std::array::from_fn(|i| _mm512_loadu_ps(m.as_ptr().add(16 * i)));
+            for (i, v) in transpose16(rows).iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(16 * i), *v);
+            }
+        }
+        for i in 0..16 {
+            for j in 0..16 {
+                assert_eq!(out[16 * i + j], m[16 * j + i], "({i}, {j})");
+            }
+        }
+    }
+}
