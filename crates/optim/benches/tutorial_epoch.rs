@@ -7,7 +7,8 @@
 //!
 //! Not a criterion bench: `cargo xtask bench` runs it and parses its output.
 //! `RAYON_NUM_THREADS=1 cargo bench -p optim --bench tutorial_epoch -- --data-dir DIR --epochs 3`
-//! prints one `key value` line per measurement.
+//! prints one `key value` line per measurement; `--sgemm-only` prints just the
+//! square sgemm (run with `FERROGRAD_GEMM=matrixmultiply` for the other kernel).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -20,7 +21,7 @@ use nn::{CrossEntropyLoss, Module};
 use optim::OptimOptions;
 
 fn main() {
-    let (mut data_dir, mut epochs) = (PathBuf::from("data"), 3usize);
+    let (mut data_dir, mut epochs, mut sgemm_only) = (PathBuf::from("data"), 3usize, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,8 +32,13 @@ fn main() {
                     .and_then(|e| e.parse().ok())
                     .expect("--epochs N")
             }
+            "--sgemm-only" => sgemm_only = true,
             _ => {} // `cargo bench` passes `--bench`
         }
+    }
+    if sgemm_only {
+        println!("sgemm_gflops {:.1}", square_sgemm_gflops());
+        return;
     }
     let load = |train| {
         Mnist::builder(MnistVariant::FashionMnist, &data_dir)

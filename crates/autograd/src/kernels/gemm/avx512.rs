@@ -25,6 +25,9 @@ const MR: usize = 12;
 /// Columns of a micro-tile: two 16-lane vectors.
 const NR: usize = 32;
 
+/// Bytes of packed panels that a block of broadcast rows is streamed against.
+const PANELS_IN_L2: usize = 512 * 1024;
+
 /// 64 bytes, so that a `Vec<Line>` is cache-line aligned.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -78,10 +81,20 @@ impl View {
     }
 }
 
-/// Relative cost of packing `v` as the panel operand: contiguous rows copy
-/// cheaply, strided reads cost about twice as much.
-fn pack_cost(v: View) -> usize {
-    v.rows * v.cols * if v.cs == 1 { 1 } else { 2 }
+/// Estimated cycles of `bcast @ panel`, used only to pick the orientation:
+/// 12 per step of a micro-tile (24 FMAs), plus packing `panel` (a tenth of a
+/// cycle per value when its rows are contiguous, a third when it is
+/// transposed in registers), plus a third per value of a transposed result.
+fn cost(bcast: View, panel: View, transposed: bool) -> f64 {
+    let (m, k, n) = (bcast.rows, bcast.cols, panel.cols);
+    let steps = m.div_ceil(MR) * n.div_ceil(NR) * k;
+    let pack = (k * n) as f64 * if panel.cs == 1 { 0.1 } else { 0.3 };
+    let out = if transposed {
+        (m * n) as f64 * 0.3
+    } else {
+        0.0
+    };
+    12.0 * steps as f64 + pack + out
 }
 
 /// `c = alpha * a @ b + beta * c` with `c` row-major `a.rows x b.cols`.
@@ -100,10 +113,8 @@ pub(super) unsafe fn gemm(
 ) {
     let (m, n) = (a.rows, b.cols);
     let (a, b) = (View::of(a), View::of(b));
-    // C = A B, written row by row; or C^T = B^T A^T, written with scatters.
-    let plain = pack_cost(b);
-    let transposed = pack_cost(a.t()) + m * n;
-    let (bcast, panel, c_rs, c_cs) = if plain <= transposed {
+    // C = A B, written row by row; or C^T = B^T A^T, transposed on the way out.
+    let (bcast, panel, c_rs, c_cs) = if cost(a, b, false) <= cost(b.t(), a.t(), true) {
         (a, b, n as isize, 1)
     } else {
         (b.t(), a.t(), 1, n as isize)
@@ -134,37 +145,67 @@ pub(super) unsafe fn gemm(
 /// contiguous and zero-padded past column n.
 ///
 /// # Safety
-/// `v` must be in bounds.
+/// `avx512f` must be available; `v` must be in bounds.
+#[target_feature(enable = "avx512f")]
 unsafe fn pack(v: View, out: &mut Vec<Line>) {
     let (k, n) = (v.rows, v.cols);
     let panels = n.div_ceil(NR);
+    // Every value is written below (zeros past column n), so no fill first
+    // unless the buffer grows.
     let lines = panels * k * (NR / 16);
-    out.clear();
-    out.resize(lines, Line([0.0; 16]));
+    if out.len() < lines {
+        out.resize(lines, Line([0.0; 16]));
+    }
     let dst = out.as_mut_ptr().cast::<f32>();
     for jp in 0..panels {
         let j0 = jp * NR;
         let width = (n - j0).min(NR);
         let panel = dst.add(jp * k * NR);
-        if v.cs == 1 {
-            for p in 0..k {
-                // SAFETY: row p, columns j0..j0+width of the view are in
-                // bounds; the panel row has NR >= width slots.
-                let src = v.ptr.offset(p as isize * v.rs + j0 as isize);
-                std::ptr::copy_nonoverlapping(src, panel.add(p * NR), width);
-            }
-        } else {
-            // A transposed row-major matrix: each panel column is a
-            // contiguous source row. Read 16 of them a step at a time so
-            // that the writes go to one panel row (one cache line) at a time.
-            let src: Vec<*const f32> = (0..width)
-                .map(|q| v.ptr.offset((j0 + q) as isize * v.cs))
-                .collect();
-            for p in 0..k {
-                let row = panel.add(p * NR);
-                for (q, s) in src.iter().enumerate() {
-                    // SAFETY: (p, j0+q) is in the view; q < width <= NR.
-                    *row.add(q) = *s.offset(p as isize * v.rs);
+        for h in 0..2 {
+            let cols = width.saturating_sub(16 * h).min(16);
+            let half = panel.add(16 * h);
+            let first = j0 + 16 * h;
+            if v.cs == 1 {
+                // Rows of the view are contiguous: one (masked) load per row.
+                let mask = lanes(cols);
+                for p in 0..k {
+                    // SAFETY: row p, columns first..first+cols are in the view.
+                    let src = v.ptr.offset(p as isize * v.rs + first as isize);
+                    _mm512_store_ps(half.add(p * NR), _mm512_maskz_loadu_ps(mask, src));
+                }
+            } else if v.rs == 1 {
+                // Columns are contiguous (a transposed row-major matrix):
+                // load 16 columns of 16 values and transpose them in registers.
+                let mut p0 = 0;
+                while p0 < k {
+                    let rows = (k - p0).min(16);
+                    let mask = lanes(rows);
+                    let block: [__m512; 16] = std::array::from_fn(|q| {
+                        if q < cols {
+                            // SAFETY: column first+q, rows p0..p0+rows are in the view.
+                            let src = v.ptr.offset((first + q) as isize * v.cs + p0 as isize);
+                            _mm512_maskz_loadu_ps(mask, src)
+                        } else {
+                            _mm512_setzero_ps()
+                        }
+                    });
+                    for (dp, row) in transpose16(block).iter().enumerate().take(rows) {
+                        _mm512_store_ps(half.add((p0 + dp) * NR), *row);
+                    }
+                    p0 += rows;
+                }
+            } else {
+                for p in 0..k {
+                    let row: [f32; 16] = std::array::from_fn(|q| {
+                        if q < cols {
+                            // SAFETY: (p, first+q) is in the view.
+                            *v.ptr
+                                .offset(p as isize * v.rs + (first + q) as isize * v.cs)
+                        } else {
+                            0.0
+                        }
+                    });
+                    _mm512_store_ps(half.add(p * NR), _mm512_loadu_ps(row.as_ptr()));
                 }
             }
         }
@@ -229,8 +270,9 @@ impl Job {
     unsafe fn block(self, r0: usize, r1: usize, p0: usize, p1: usize) {
         let a = self.bcast;
         let k = self.k;
-        // Few panels (the packed operand is the small one): keep a block of
-        // broadcast rows in L1 across them; else keep a panel in L1 across rows.
+        // When all the panels fit in L2 (the batch-64 shapes: 100-200 KB),
+        // keep a block of broadcast rows in L1 and stream the panels past it;
+        // else keep one panel in cache and stream the broadcast rows.
         let tile = |rb: usize, jp: usize| {
             let i = rb * MR;
             let rows = (a.rows - i).min(MR);
@@ -256,7 +298,7 @@ impl Job {
             // the panel holds k x NR values.
             unsafe { t.run(rows) }
         };
-        if p1 - p0 <= 4 {
+        if (p1 - p0) * k * NR * 4 <= PANELS_IN_L2 {
             for rb in r0..r1 {
                 for jp in p0..p1 {
                     tile(rb, jp);
