@@ -111,7 +111,7 @@ pub(super) unsafe fn gemm(
     c: *mut f32,
     threads: usize,
 ) {
-    let (m, n) = (a.rows, b.cols);
+    let n = b.cols;
     let (a, b) = (View::of(a), View::of(b));
     // C = A B, written row by row; or C^T = B^T A^T, transposed on the way out.
     let (bcast, panel, c_rs, c_cs) = if cost(a, b, false) <= cost(b.t(), a.t(), true) {
