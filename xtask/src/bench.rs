@@ -580,18 +580,15 @@ impl Report<'_> {
             let tut = self.torch.get(&("tutorial", t));
             let pre_train = pre.and_then(|r| median(&r.train));
             let tut_train = tut.and_then(|r| median(&r.train));
+            let gf = |g: Option<f64>| g.map_or("-".into(), |g| format!("{g:.0}"));
+            let sgemm_pair = format!("{} / {}", gf(ours.sgemm_gflops), gf(ours.sgemm_mm_gflops));
             let _ = writeln!(
                 s,
                 "| {t} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 secs(train),
                 secs(median(&ours.test)),
                 gflops.map_or("-".into(), |g| format!("{g:.0}")),
-                format!(
-                    "{} / {}",
-                    ours.sgemm_gflops.map_or("-".into(), |g| format!("{g:.0}")),
-                    ours.sgemm_mm_gflops
-                        .map_or("-".into(), |g| format!("{g:.0}"))
-                ),
+                sgemm_pair,
                 ratio(gflops, ours.sgemm_best())
                     .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
                 secs(pre_train),
