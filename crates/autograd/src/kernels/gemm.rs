@@ -290,17 +290,34 @@ mod tests {
         ];
         for kernel in kernels {
             for (m, k, n) in shapes {
-                for (a_t, b_t) in [(false, false), (false, true), (true, false), (true, true)] {
+                // (a transposed, b transposed, every other element: neither stride 1)
+                for (a_t, b_t, gap) in [
+                    (false, false, false),
+                    (false, true, false),
+                    (true, false, false),
+                    (true, true, false),
+                    (false, false, true),
+                    (true, true, true),
+                ] {
                     for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
                         let off = 3;
                         let a: Vec<f32> = (0..off + m * k).map(|_| g.normal(0.0, 1.0)).collect();
                         let b: Vec<f32> = (0..off + k * n).map(|_| g.normal(0.0, 1.0)).collect();
+                        let (a, b) = if gap {
+                            (
+                                a.iter().flat_map(|&x| [x, f32::NAN]).collect::<Vec<f32>>(),
+                                b.iter().flat_map(|&x| [x, f32::NAN]).collect::<Vec<f32>>(),
+                            )
+                        } else {
+                            (a, b)
+                        };
                         fn view(
                             data: &[f32],
                             rows: usize,
                             cols: usize,
                             t: bool,
                             off: usize,
+                            gap: bool,
                         ) -> MatRef<'_> {
                             let mut v = if t {
                                 MatRef::row_major(data, cols, rows).t()
@@ -308,9 +325,15 @@ mod tests {
                                 MatRef::row_major(data, rows, cols)
                             };
                             v.offset = off;
+                            if gap {
+                                // Every stride doubled: the NaNs between are never read.
+                                (v.offset, v.row_stride, v.col_stride) =
+                                    (2 * off, 2 * v.row_stride, 2 * v.col_stride);
+                            }
                             v
                         }
-                        let (am, bm) = (view(&a, m, k, a_t, off), view(&b, k, n, b_t, off));
+                        let (am, bm) =
+                            (view(&a, m, k, a_t, off, gap), view(&b, k, n, b_t, off, gap));
                         let c0: Vec<f32> = if beta == 0.0 {
                             vec![f32::NAN; m * n]
                         } else {
@@ -337,7 +360,7 @@ mod tests {
                                 let got = c[i * n + j] as f64;
                                 assert!(
                                     (got - want).abs() <= 1e-5 * (1.0 + want.abs()) * (k as f64).sqrt().max(1.0),
-                                    "{kernel:?} {m}x{k}x{n} a_t={a_t} b_t={b_t} alpha={alpha} beta={beta} at ({i},{j}): {got} vs {want}"
+                                    "{kernel:?} {m}x{k}x{n} a_t={a_t} b_t={b_t} gap={gap} alpha={alpha} beta={beta} at ({i},{j}): {got} vs {want}"
                                 );
                             }
                         }

@@ -362,13 +362,15 @@ impl Tile {
         // step that the hardware prefetchers follow poorly: fetch ahead by hand.
         if self.a_cs == 1 {
             self.kernel_with::<R, true>()
-        } else {
+        } else if self.a_rs == 1 {
             self.kernel_with::<R, false>()
+        } else {
+            self.kernel_general::<R>()
         }
     }
 
     /// # Safety
-    /// As for `run`, with `R` rows; `ROWS` is whether `a_cs == 1`.
+    /// As for `run`, with `R` rows; `ROWS` is whether `a_cs == 1`, else `a_rs == 1`.
     #[target_feature(enable = "avx512f")]
     unsafe fn kernel_with<const R: usize, const ROWS: bool>(&self) {
         // Ask for the tile's lines of C now, so that they have arrived
@@ -401,6 +403,32 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_offset(last_row).cast());
             }
+            // With contiguous columns (a_rs == 1, the common case here) the
+            // R addresses are constant offsets from `a`.
+            let a_rs = if ROWS { self.a_rs } else { 1 };
+            // SAFETY: the panel row p has NR = 32 aligned values.
+            let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: element (i + r, p) of the broadcast operand.
+                let x = _mm512_set1_ps(*a.offset(r as isize * a_rs));
+                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
+                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
+            }
+            a = a.offset(self.a_cs);
+            b = b.add(NR);
+        }
+        self.store::<R>(acc);
+    }
+
+    /// Neither stride of the broadcast operand is 1 (rare: a view of a view).
+    ///
+    /// # Safety
+    /// As for `run`, with `R` rows.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernel_general<const R: usize>(&self) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        let (mut a, mut b) = (self.a, self.b);
+        for _ in 0..self.k {
             // SAFETY: the panel row p has NR = 32 aligned values.
             let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
             for (r, acc) in acc.iter_mut().enumerate() {
