@@ -12,6 +12,7 @@
 //!   `gather`, `mul_mask`; `eq` and `argmax` (not differentiable).
 //! - [`Generator`], [`manual_seed`]: seeded random numbers.
 //! - [`gradcheck`]: finite-difference check of backward rules.
+//! - [`parallel`]: elementwise jobs over slices split across the cores (optimizers).
 //!
 //! ```
 //! use autograd::Tensor;
@@ -30,6 +31,7 @@ pub mod rng;
 pub mod tape;
 mod tensor;
 
+pub use kernels::parallel;
 pub use rng::{manual_seed, Generator};
 pub use tape::{is_grad_enabled, no_grad, BackwardError, NoGradGuard};
 pub use tensor::Tensor;

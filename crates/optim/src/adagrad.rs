@@ -45,6 +45,7 @@ impl Rule for AdagradConfig {
         "maximize",
     ];
     const MOMENTUM: Option<&'static str> = None;
+    type Step = AdagradStep;
 
     fn validate(&self) -> Result<(), OptimError> {
         check_non_negative("learning rate", self.lr)?;
@@ -81,28 +82,49 @@ impl Rule for AdagradConfig {
         }
     }
 
-    /// PyTorch's `_single_tensor_adagrad` (dense), fused into one pass:
-    /// `clr = lr / (1 + (t-1)·lr_decay)`; `g = ±grad + wd·p`; `sum = sum + g·g`;
-    /// `p = p - clr·g / (sqrt(sum) + eps)`. The sum starts at `initial_accumulator_value`.
-    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
+    fn begin(&self, step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> AdagradStep {
         let [sum] = buffers else {
             unreachable!("Adagrad has one buffer")
         };
-        let n = param.len();
-        assert_eq!(
-            grad.len(),
-            n,
-            "Adagrad: gradient and parameter sizes differ"
-        );
-        let sum = buffer(sum, n, self.initial_accumulator_value as f32);
+        buffer(sum, len, self.initial_accumulator_value as f32);
         let clr = self.lr / (1.0 + (step as f64 - 1.0) * self.lr_decay);
-        let sign = if self.maximize { -1.0f32 } else { 1.0 };
-        let use_wd = self.weight_decay != 0.0;
-        let (wd, neg_clr, eps) = (self.weight_decay as f32, (-clr) as f32, self.eps as f32);
+        AdagradStep {
+            sign: if self.maximize { -1.0 } else { 1.0 },
+            weight_decay: (self.weight_decay != 0.0).then_some(self.weight_decay as f32),
+            neg_clr: (-clr) as f32,
+            eps: self.eps as f32,
+        }
+    }
+
+    /// PyTorch's `_single_tensor_adagrad` (dense), fused into one pass:
+    /// `clr = lr / (1 + (t-1)·lr_decay)`; `g = ±grad + wd·p`; `sum = sum + g·g`;
+    /// `p = p - clr·g / (sqrt(sum) + eps)`. The sum starts at `initial_accumulator_value`.
+    fn update(step: &AdagradStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+        let [sum] = buffers else {
+            unreachable!("Adagrad has one buffer")
+        };
+        let AdagradStep {
+            sign,
+            weight_decay,
+            neg_clr,
+            eps,
+        } = *step;
         for ((p, &g), s) in param.iter_mut().zip(grad).zip(sum.iter_mut()) {
-            let g = if use_wd { sign * g + wd * *p } else { sign * g };
+            let g = match weight_decay {
+                Some(wd) => sign * g + wd * *p,
+                None => sign * g,
+            };
             *s += g * g;
             *p += neg_clr * g / (s.sqrt() + eps);
         }
     }
+}
+
+/// An Adagrad step's scalars ([`Rule::Step`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AdagradStep {
+    sign: f32,
+    weight_decay: Option<f32>,
+    neg_clr: f32,
+    eps: f32,
 }

@@ -97,6 +97,7 @@ impl Rule for AdamConfig {
     const BUFFERS: &'static [&'static str] = BUFFERS;
     const HYPERPARAMETERS: &'static [&'static str] = HYPERPARAMETERS;
     const MOMENTUM: Option<&'static str> = Some("beta1");
+    type Step = AdamStep;
 
     fn validate(&self) -> Result<(), OptimError> {
         check_non_negative("learning rate", self.lr)?;
@@ -137,8 +138,12 @@ impl Rule for AdamConfig {
         }
     }
 
-    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
-        adam_update(self, false, step, param, grad, buffers);
+    fn begin(&self, step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> AdamStep {
+        adam_begin(self, false, step, len, buffers)
+    }
+
+    fn update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+        adam_update(step, param, grad, buffers);
     }
 }
 
@@ -147,6 +152,7 @@ impl Rule for AdamWConfig {
     const BUFFERS: &'static [&'static str] = BUFFERS;
     const HYPERPARAMETERS: &'static [&'static str] = HYPERPARAMETERS;
     const MOMENTUM: Option<&'static str> = Some("beta1");
+    type Step = AdamStep;
 
     fn validate(&self) -> Result<(), OptimError> {
         self.as_adam().validate()
@@ -177,8 +183,65 @@ impl Rule for AdamWConfig {
         };
     }
 
-    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]) {
-        adam_update(&self.as_adam(), true, step, param, grad, buffers);
+    fn begin(&self, step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> AdamStep {
+        adam_begin(&self.as_adam(), true, step, len, buffers)
+    }
+
+    fn update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+        adam_update(step, param, grad, buffers);
+    }
+}
+
+/// An Adam or AdamW step's scalars ([`Rule::Step`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    sign: f32,
+    /// L2 penalty added to the gradient (Adam).
+    l2: Option<f32>,
+    /// Factor `1 - lr·wd` applied to the parameter (AdamW).
+    decay: Option<f32>,
+    w1: f32,
+    beta2: f32,
+    w2: f32,
+    eps: f32,
+    neg_step_size: f32,
+    bias_correction2_sqrt: f32,
+    amsgrad: bool,
+}
+
+/// Allocates Adam's buffers and computes the step's scalars: the bias
+/// corrections and step size in f64, as PyTorch does in Python, then as f32.
+fn adam_begin(
+    c: &AdamConfig,
+    decoupled: bool,
+    step: u64,
+    len: usize,
+    buffers: &mut [Option<Vec<f32>>],
+) -> AdamStep {
+    let [exp_avg, exp_avg_sq, max_exp_avg_sq] = buffers else {
+        unreachable!("Adam has three buffers")
+    };
+    buffer(exp_avg, len, 0.0);
+    buffer(exp_avg_sq, len, 0.0);
+    if c.amsgrad {
+        buffer(max_exp_avg_sq, len, 0.0);
+    }
+    let (beta1, beta2) = c.betas;
+    let t = step as f64;
+    let bias_correction1 = 1.0 - beta1.powf(t);
+    let bias_correction2 = 1.0 - beta2.powf(t);
+    let use_wd = c.weight_decay != 0.0;
+    AdamStep {
+        sign: if c.maximize { -1.0 } else { 1.0 },
+        l2: (use_wd && !decoupled).then_some(c.weight_decay as f32),
+        decay: (use_wd && decoupled).then_some((1.0 - c.lr * c.weight_decay) as f32),
+        w1: (1.0 - beta1) as f32,
+        beta2: beta2 as f32,
+        w2: (1.0 - beta2) as f32,
+        eps: c.eps as f32,
+        neg_step_size: (-(c.lr / bias_correction1)) as f32,
+        bias_correction2_sqrt: bias_correction2.powf(0.5) as f32,
+        amsgrad: c.amsgrad,
     }
 }
 
@@ -188,57 +251,35 @@ impl Rule for AdamWConfig {
 /// m = lerp(m, g, 1-β1);  v = β2·v + (1-β2)·g·g;  v̂ = max(v̂, v) with amsgrad
 /// denom = sqrt(v or v̂) / sqrt(1-β2^t) + eps;  p = p - (lr / (1-β1^t))·m / denom
 /// ```
-/// The bias corrections and step size are computed in f64, as PyTorch does in Python.
-fn adam_update(
-    c: &AdamConfig,
-    decoupled: bool,
-    step: u64,
-    param: &mut [f32],
-    grad: &[f32],
-    buffers: &mut [Option<Vec<f32>>],
-) {
-    let [exp_avg, exp_avg_sq, max_exp_avg_sq] = buffers else {
+fn adam_update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+    let [m, v, v_max] = buffers else {
         unreachable!("Adam has three buffers")
     };
-    let n = param.len();
-    assert_eq!(grad.len(), n, "Adam: gradient and parameter sizes differ");
-    let (m, v) = (buffer(exp_avg, n, 0.0), buffer(exp_avg_sq, n, 0.0));
-    let v_max = if c.amsgrad {
-        Some(buffer(max_exp_avg_sq, n, 0.0))
-    } else {
-        None
-    };
-
-    let (beta1, beta2) = c.betas;
-    let t = step as f64;
-    let bias_correction1 = 1.0 - beta1.powf(t);
-    let bias_correction2 = 1.0 - beta2.powf(t);
-    let neg_step_size = (-(c.lr / bias_correction1)) as f32;
-    let bias_correction2_sqrt = bias_correction2.powf(0.5) as f32;
-
-    let sign = if c.maximize { -1.0f32 } else { 1.0 };
-    let l2 = c.weight_decay != 0.0 && !decoupled;
-    let decay = c.weight_decay != 0.0 && decoupled;
-    let (wd, decay_factor) = (c.weight_decay as f32, (1.0 - c.lr * c.weight_decay) as f32);
-    let (w1, beta2_f, w2, eps) = (
-        (1.0 - beta1) as f32,
-        beta2 as f32,
-        (1.0 - beta2) as f32,
-        c.eps as f32,
-    );
+    let AdamStep {
+        sign,
+        l2,
+        decay,
+        w1,
+        beta2,
+        w2,
+        eps,
+        neg_step_size,
+        bias_correction2_sqrt,
+        amsgrad,
+    } = *step;
 
     // The moments, then the parameter; the loop is written once per amsgrad
     // setting so that each version is a plain pass the compiler can vectorise.
     let moments = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
         let mut g = sign * g;
-        if l2 {
+        if let Some(wd) = l2 {
             g += wd * *p;
         }
-        if decay {
+        if let Some(decay_factor) = decay {
             *p *= decay_factor;
         }
         *m = lerp(*m, g, w1);
-        *v = *v * beta2_f + w2 * g * g;
+        *v = *v * beta2 + w2 * g * g;
     };
     let apply = |p: &mut f32, m: f32, second: f32| {
         *p += neg_step_size * m / (second.sqrt() / bias_correction2_sqrt + eps);
@@ -248,19 +289,16 @@ fn adam_update(
         .zip(grad)
         .zip(m.iter_mut())
         .zip(v.iter_mut());
-    match v_max {
-        Some(v_max) => {
-            for ((((p, &g), m), v), v_max) in pass.zip(v_max.iter_mut()) {
-                moments(p, g, m, v);
-                *v_max = maximum(*v_max, *v);
-                apply(p, *m, *v_max);
-            }
+    if amsgrad {
+        for ((((p, &g), m), v), v_max) in pass.zip(v_max.iter_mut()) {
+            moments(p, g, m, v);
+            *v_max = maximum(*v_max, *v);
+            apply(p, *m, *v_max);
         }
-        None => {
-            for (((p, &g), m), v) in pass {
-                moments(p, g, m, v);
-                apply(p, *m, *v);
-            }
+    } else {
+        for (((p, &g), m), v) in pass {
+            moments(p, g, m, v);
+            apply(p, *m, *v);
         }
     }
 }

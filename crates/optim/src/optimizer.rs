@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use autograd::Tensor;
+use autograd::{parallel, Tensor};
 
 use crate::error::OptimError;
 
@@ -135,16 +135,23 @@ impl ParamGroup {
 
 /// An update rule with its hyperparameters. Implemented by the config structs
 /// ([`crate::SgdConfig`], [`crate::AdamConfig`], ...); [`Optim`] does the rest.
+///
+/// A step of one parameter is [`Rule::begin`], once, then [`Rule::update`] on
+/// ranges of its elements, several at once on large parameters.
 pub trait Rule: Clone + fmt::Debug + Send + 'static {
     /// PyTorch's class name, for messages.
     const NAME: &'static str;
-    /// PyTorch's names of the per-parameter buffers, in the order `update` gets them.
+    /// PyTorch's names of the per-parameter buffers, in the order `update` gets
+    /// them (at most three).
     const BUFFERS: &'static [&'static str];
     /// Names of the hyperparameters kept in the state dict (booleans as 0/1);
     /// includes `lr` and `weight_decay`.
     const HYPERPARAMETERS: &'static [&'static str];
     /// The hyperparameter OneCycleLR cycles (`momentum` or `beta1`), if any.
     const MOMENTUM: Option<&'static str>;
+    /// What `update` needs for one step of one parameter: the hyperparameters
+    /// as f32 and per-step scalars (step size, bias corrections).
+    type Step: Sync;
 
     /// PyTorch's argument checks.
     fn validate(&self) -> Result<(), OptimError>;
@@ -152,10 +159,24 @@ pub trait Rule: Clone + fmt::Debug + Send + 'static {
     fn get(&self, name: &str) -> f64;
     /// Set a name from [`Rule::HYPERPARAMETERS`].
     fn set(&mut self, name: &str, value: f64);
-    /// Update one parameter in place from its gradient. `step` counts this step
-    /// (1 at the first); a buffer is `None` until the rule first needs it.
-    fn update(&self, step: u64, param: &mut [f32], grad: &[f32], buffers: &mut [Option<Vec<f32>>]);
+    /// Start a step of a parameter of `len` elements: allocate the buffers this
+    /// step uses (a buffer is `None` until the rule first needs it) and compute
+    /// the step's scalars. `step` counts this step (1 at the first).
+    fn begin(&self, step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> Self::Step;
+    /// Update elements of a parameter in place: `param`, `grad` and each of
+    /// `buffers` (empty if not allocated) hold the same range of elements. An
+    /// element's update depends only on that element (ranges run on several
+    /// threads) and must not panic.
+    fn update(step: &Self::Step, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]);
 }
+
+/// Parameters with fewer elements are updated on one thread. Handing half to
+/// the pool's other thread costs about a microsecond, as much as an SGD update
+/// of some 4K elements (data in L3): measured on 2 cores, an update of 8K
+/// elements took as long on both, 16K 0.7 times as long, 32K 0.6, 64K 0.5.
+const PARALLEL_MIN_LEN: usize = 1 << 15;
+/// The most buffers a rule has ([`Rule::BUFFERS`]).
+const MAX_BUFFERS: usize = 3;
 
 /// An optimizer running rule `R` over parameter groups; use it through the
 /// aliases [`crate::SGD`], [`crate::Adam`], [`crate::AdamW`], [`crate::RMSprop`],
@@ -264,6 +285,11 @@ impl<R: Rule> Optim<R> {
 
 impl<R: Rule> Optimizer for Optim<R> {
     fn step(&mut self) {
+        assert!(
+            R::BUFFERS.len() <= MAX_BUFFERS,
+            "{}: too many buffers",
+            R::NAME
+        );
         let params = self
             .groups
             .iter()
@@ -271,9 +297,32 @@ impl<R: Rule> Optimizer for Optim<R> {
         for ((param, config), state) in params.zip(self.state.iter_mut()) {
             let Some(grad) = param.grad() else { continue };
             state.step += 1;
-            // The grad is read in place (no copy) while the parameter is written.
+            let len = param.numel();
+            let step = config.begin(state.step, len, &mut state.buffers);
+            let mut slots = state.buffers.iter_mut();
+            let [b0, b1, b2] = std::array::from_fn(|_| {
+                slots
+                    .next()
+                    .and_then(|b| b.as_deref_mut())
+                    .unwrap_or_default()
+            });
+            // The grad is read in place (no copy) while the parameter is
+            // written, in ranges on several threads if it is large.
             grad.with_data(|g| {
-                param.with_data_mut(|p| config.update(state.step, p, g, &mut state.buffers))
+                assert_eq!(
+                    g.len(),
+                    len,
+                    "{}: gradient and parameter sizes differ",
+                    R::NAME
+                );
+                param.with_data_mut(|p| {
+                    let slices = [p, b0, b1, b2];
+                    parallel::for_each_chunk_mut(len, PARALLEL_MIN_LEN, slices, |range, chunks| {
+                        let [p, b0, b1, b2] = chunks;
+                        let buffers = &mut [b0, b1, b2][..R::BUFFERS.len()];
+                        R::update(&step, p, &g[range], buffers);
+                    })
+                })
             });
         }
     }

@@ -48,6 +48,7 @@ impl Rule for RmspropConfig {
         "maximize",
     ];
     const MOMENTUM: Option<&'static str> = Some("momentum");
+    type Step = RmspropStep;
 
     fn validate(&self) -> Result<(), OptimError> {
         check_non_negative("learning rate", self.lr)?;
@@ -83,92 +84,108 @@ impl Rule for RmspropConfig {
         }
     }
 
+    fn begin(&self, _step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> RmspropStep {
+        let [square_avg, momentum_buffer, grad_avg] = buffers else {
+            unreachable!("RMSprop has three buffers")
+        };
+        buffer(square_avg, len, 0.0);
+        if self.momentum > 0.0 {
+            buffer(momentum_buffer, len, 0.0);
+        }
+        if self.centered {
+            buffer(grad_avg, len, 0.0);
+        }
+        RmspropStep {
+            sign: if self.maximize { -1.0 } else { 1.0 },
+            weight_decay: (self.weight_decay != 0.0).then_some(self.weight_decay as f32),
+            alpha: self.alpha as f32,
+            keep: (1.0 - self.alpha) as f32,
+            eps: self.eps as f32,
+            momentum: (self.momentum > 0.0).then_some(self.momentum as f32),
+            centered: self.centered,
+            neg_lr: (-self.lr) as f32,
+        }
+    }
+
     /// PyTorch's `_single_tensor_rmsprop`, fused into one pass:
     /// ```text
     /// g = ±grad + wd·p;  v = α·v + (1-α)·g·g
     /// centered: ḡ = lerp(ḡ, g, 1-α);  avg = sqrt(v - ḡ·ḡ) + eps,  else avg = sqrt(v) + eps
     /// momentum: b = μ·b + g/avg;  p = p - lr·b,  else p = p - lr·g/avg
     /// ```
-    fn update(
-        &self,
-        _step: u64,
-        param: &mut [f32],
-        grad: &[f32],
-        buffers: &mut [Option<Vec<f32>>],
-    ) {
-        let [square_avg, momentum_buffer, grad_avg] = buffers else {
+    fn update(step: &RmspropStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+        let [v, b, g_avg] = buffers else {
             unreachable!("RMSprop has three buffers")
         };
-        let n = param.len();
-        assert_eq!(
-            grad.len(),
-            n,
-            "RMSprop: gradient and parameter sizes differ"
-        );
-        let v = buffer(square_avg, n, 0.0);
-        let b = if self.momentum > 0.0 {
-            Some(buffer(momentum_buffer, n, 0.0))
-        } else {
-            None
-        };
-        let g_avg = if self.centered {
-            Some(buffer(grad_avg, n, 0.0))
-        } else {
-            None
-        };
-
-        let sign = if self.maximize { -1.0f32 } else { 1.0 };
-        let use_wd = self.weight_decay != 0.0;
-        let (wd, alpha, keep, eps) = (
-            self.weight_decay as f32,
-            self.alpha as f32,
-            (1.0 - self.alpha) as f32,
-            self.eps as f32,
-        );
-        let (momentum, neg_lr) = (self.momentum as f32, (-self.lr) as f32);
+        let RmspropStep {
+            sign,
+            weight_decay,
+            alpha,
+            keep,
+            eps,
+            momentum,
+            centered,
+            neg_lr,
+        } = *step;
 
         // The pieces of the update; one loop per (centered, momentum) setting so
         // that each is a plain pass the compiler can vectorise.
         let square = |p: f32, g: f32, v: &mut f32| {
-            let g = if use_wd { sign * g + wd * p } else { sign * g };
+            let g = match weight_decay {
+                Some(wd) => sign * g + wd * p,
+                None => sign * g,
+            };
             *v = *v * alpha + keep * g * g;
             g
         };
-        let centered = |v: f32, g_avg: &mut f32, g: f32| {
+        let center = |v: f32, g_avg: &mut f32, g: f32| {
             *g_avg = lerp(*g_avg, g, keep);
             (v + -*g_avg * *g_avg).sqrt() + eps
         };
-        let with_momentum = |p: &mut f32, b: &mut f32, g: f32, avg: f32| {
+        let with_momentum = |p: &mut f32, b: &mut f32, momentum: f32, g: f32, avg: f32| {
             *b = *b * momentum + g / avg;
             *p += neg_lr * *b;
         };
         let pass = param.iter_mut().zip(grad).zip(v.iter_mut());
-        match (g_avg, b) {
-            (None, None) => {
+        match (centered, momentum) {
+            (false, None) => {
                 for ((p, &g), v) in pass {
                     let g = square(*p, g, v);
                     *p += neg_lr * g / (v.sqrt() + eps);
                 }
             }
-            (None, Some(b)) => {
+            (false, Some(momentum)) => {
                 for (((p, &g), v), b) in pass.zip(b.iter_mut()) {
                     let g = square(*p, g, v);
-                    with_momentum(p, b, g, v.sqrt() + eps);
+                    with_momentum(p, b, momentum, g, v.sqrt() + eps);
                 }
             }
-            (Some(g_avg), None) => {
+            (true, None) => {
                 for (((p, &g), v), g_avg) in pass.zip(g_avg.iter_mut()) {
                     let g = square(*p, g, v);
-                    *p += neg_lr * g / centered(*v, g_avg, g);
+                    *p += neg_lr * g / center(*v, g_avg, g);
                 }
             }
-            (Some(g_avg), Some(b)) => {
+            (true, Some(momentum)) => {
                 for ((((p, &g), v), g_avg), b) in pass.zip(g_avg.iter_mut()).zip(b.iter_mut()) {
                     let g = square(*p, g, v);
-                    let avg = centered(*v, g_avg, g);
-                    with_momentum(p, b, g, avg);
+                    let avg = center(*v, g_avg, g);
+                    with_momentum(p, b, momentum, g, avg);
                 }
             }
         }
     }
+}
+
+/// An RMSprop step's scalars ([`Rule::Step`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RmspropStep {
+    sign: f32,
+    weight_decay: Option<f32>,
+    alpha: f32,
+    keep: f32,
+    eps: f32,
+    momentum: Option<f32>,
+    centered: bool,
+    neg_lr: f32,
 }

@@ -2,7 +2,7 @@
 //! Nesterov momentum, weight decay and maximize.
 
 use crate::error::{check_non_negative, OptimError};
-use crate::optimizer::{flag, Rule};
+use crate::optimizer::{buffer, flag, Rule};
 
 /// `torch.optim.SGD`'s arguments, with its defaults.
 ///
@@ -46,6 +46,7 @@ impl Rule for SgdConfig {
         "maximize",
     ];
     const MOMENTUM: Option<&'static str> = Some("momentum");
+    type Step = SgdStep;
 
     fn validate(&self) -> Result<(), OptimError> {
         check_non_negative("learning rate", self.lr)?;
@@ -83,45 +84,71 @@ impl Rule for SgdConfig {
         }
     }
 
-    /// PyTorch's `_single_tensor_sgd`, fused into one pass:
-    /// `g = ±grad + wd·p`; `buf = g` at first, then `buf = μ·buf + (1-τ)·g`;
-    /// `g = g + μ·buf` (Nesterov) or `g = buf`; `p = p - lr·g`.
-    fn update(
-        &self,
-        _step: u64,
-        param: &mut [f32],
-        grad: &[f32],
-        buffers: &mut [Option<Vec<f32>>],
-    ) {
+    fn begin(&self, _step: u64, len: usize, buffers: &mut [Option<Vec<f32>>]) -> SgdStep {
         let [momentum_buffer] = buffers else {
             unreachable!("SGD has one buffer")
         };
-        assert_eq!(
-            grad.len(),
-            param.len(),
-            "SGD: gradient and parameter sizes differ"
-        );
+        // The buffer starts as a copy of the first gradient (no dampening), as in PyTorch.
+        let first = momentum_buffer.is_none();
+        if self.momentum != 0.0 {
+            buffer(momentum_buffer, len, 0.0);
+        }
         // Scalars are cast to f32 as PyTorch's kernels do with Python floats.
-        let sign = if self.maximize { -1.0f32 } else { 1.0 };
-        let use_wd = self.weight_decay != 0.0;
-        let (wd, neg_lr) = (self.weight_decay as f32, (-self.lr) as f32);
-        let (momentum, keep) = (self.momentum as f32, (1.0 - self.dampening) as f32);
-        let direction = |p: f32, g: f32| if use_wd { sign * g + wd * p } else { sign * g };
+        SgdStep {
+            sign: if self.maximize { -1.0 } else { 1.0 },
+            weight_decay: (self.weight_decay != 0.0).then_some(self.weight_decay as f32),
+            neg_lr: (-self.lr) as f32,
+            momentum: (self.momentum != 0.0).then_some(self.momentum as f32),
+            keep: (1.0 - self.dampening) as f32,
+            nesterov: self.nesterov,
+            first,
+        }
+    }
 
-        if self.momentum == 0.0 {
+    /// PyTorch's `_single_tensor_sgd`, fused into one pass:
+    /// `g = ±grad + wd·p`; `buf = g` at first, then `buf = μ·buf + (1-τ)·g`;
+    /// `g = g + μ·buf` (Nesterov) or `g = buf`; `p = p - lr·g`.
+    fn update(step: &SgdStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
+        let [buf] = buffers else {
+            unreachable!("SGD has one buffer")
+        };
+        let SgdStep {
+            sign,
+            weight_decay,
+            neg_lr,
+            momentum,
+            keep,
+            nesterov,
+            first,
+        } = *step;
+        let direction = |p: f32, g: f32| match weight_decay {
+            Some(wd) => sign * g + wd * p,
+            None => sign * g,
+        };
+        let Some(momentum) = momentum else {
             for (p, &g) in param.iter_mut().zip(grad) {
                 *p += neg_lr * direction(*p, g);
             }
             return;
-        }
-        // The buffer starts as a copy of the first gradient (no dampening), as in PyTorch.
-        let first = momentum_buffer.is_none();
-        let buf = momentum_buffer.get_or_insert_with(|| vec![0.0; param.len()]);
+        };
         for ((p, &g), b) in param.iter_mut().zip(grad).zip(buf.iter_mut()) {
             let d = direction(*p, g);
             *b = if first { d } else { *b * momentum + keep * d };
-            let step = if self.nesterov { d + momentum * *b } else { *b };
+            let step = if nesterov { d + momentum * *b } else { *b };
             *p += neg_lr * step;
         }
     }
+}
+
+/// An SGD step's scalars ([`Rule::Step`]).
+#[derive(Clone, Copy, Debug)]
+pub struct SgdStep {
+    sign: f32,
+    weight_decay: Option<f32>,
+    neg_lr: f32,
+    momentum: Option<f32>,
+    keep: f32,
+    nesterov: bool,
+    /// The momentum buffer was allocated by this step.
+    first: bool,
 }

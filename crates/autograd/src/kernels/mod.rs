@@ -1,4 +1,5 @@
 //! Numeric kernels, one module per family. Unsafe code lives only here.
 
 pub mod gemm;
+pub mod parallel;
 mod pool;

@@ -1,5 +1,6 @@
-//! A tiny fork-join pool for splitting one GEMM across the cores, with helper
-//! threads that spin for a few milliseconds after each job before they sleep.
+//! A tiny fork-join pool for splitting one GEMM (or an elementwise job,
+//! `parallel.rs`) across the cores, with helper threads that spin for a few
+//! milliseconds after each job before they sleep.
 //!
 //! Why not rayon here: a training step runs a GEMM every few hundred
 //! microseconds with elementwise work in between, long enough for rayon's idle
