@@ -95,6 +95,34 @@ pub fn gemm_new(a: MatRef, b: MatRef) -> Vec<f32> {
     c
 }
 
+/// `a @ b + bias` (the bias, `b.cols` values, added to every row) in a new
+/// row-major buffer: `F.linear`'s forward. The AVX-512 kernel adds the bias as
+/// it writes each tile; the result is the same as filling the output with the
+/// bias rows and accumulating the product onto it with `beta = 1`.
+pub fn gemm_bias_new(a: MatRef, b: MatRef, bias: &[f32]) -> Vec<f32> {
+    check(a, b);
+    assert_eq!(
+        bias.len(),
+        b.cols,
+        "gemm: bias of {} values for {} columns",
+        bias.len(),
+        b.cols
+    );
+    let len = a.rows * b.cols;
+    if a.cols == 0 {
+        return bias.repeat(a.rows); // an empty sum plus the bias
+    }
+    let mut c: Vec<f32> = Vec::with_capacity(len);
+    // SAFETY: as in `gemm_new`: with beta = 0 every element is written
+    // (bias first, then the product, on the portable path) before `set_len`.
+    unsafe {
+        let out = c.spare_capacity_mut().as_mut_ptr().cast();
+        gemm_ptr_with(Kernel::detect(), 1.0, a, b, Some(bias), 0.0, out);
+        c.set_len(len);
+    }
+    c
+}
+
 fn check(a: MatRef, b: MatRef) {
     assert_eq!(
         b.rows, a.cols,
@@ -112,7 +140,7 @@ fn check(a: MatRef, b: MatRef) {
 /// writable values (initialised unless `beta == 0`) that nobody else accesses.
 unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
     // SAFETY: forwarded.
-    unsafe { gemm_ptr_with(Kernel::detect(), alpha, a, b, beta, c) }
+    unsafe { gemm_ptr_with(Kernel::detect(), alpha, a, b, None, beta, c) }
 }
 
 /// Which sgemm runs.
@@ -140,9 +168,19 @@ impl Kernel {
     }
 }
 
+/// `c = alpha * a @ b + bias + beta * c`, `bias` (`n` values, if any) added to every row.
+///
 /// # Safety
 /// As for `gemm_ptr`; `Kernel::Avx512` only where `avx512::available()`.
-unsafe fn gemm_ptr_with(kernel: Kernel, alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
+unsafe fn gemm_ptr_with(
+    kernel: Kernel,
+    alpha: f32,
+    a: MatRef,
+    b: MatRef,
+    bias: Option<&[f32]>,
+    mut beta: f32,
+    c: *mut f32,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
@@ -151,8 +189,28 @@ unsafe fn gemm_ptr_with(kernel: Kernel, alpha: f32, a: MatRef, b: MatRef, beta: 
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 {
         // SAFETY: forwarded; the caller checked that the CPU has AVX-512F.
-        unsafe { avx512::gemm(alpha, a, b, beta, c, threads) };
+        unsafe { avx512::gemm(alpha, a, b, bias, beta, c, threads) };
         return;
+    }
+    if let Some(bias) = bias {
+        // The bias rows (plus beta * c) first, then the product onto them.
+        for i in 0..m {
+            // SAFETY: row i of the m x n output; initialised unless beta == 0,
+            // in which case it is only written.
+            let row = unsafe {
+                std::slice::from_raw_parts_mut(c.add(i * n).cast::<std::mem::MaybeUninit<f32>>(), n)
+            };
+            for (x, &b) in row.iter_mut().zip(bias) {
+                // SAFETY: read only when beta != 0, when the value is initialised.
+                let old = if beta == 0.0 {
+                    0.0
+                } else {
+                    beta * unsafe { x.assume_init() }
+                };
+                x.write(b + old);
+            }
+        }
+        beta = 1.0;
     }
     if threads == 1 || m * n * k < PARALLEL_MIN_FLOPS {
         // SAFETY: the views were checked in bounds above, `c` holds m*n values
@@ -299,8 +357,16 @@ mod tests {
                     (false, false, true),
                     (true, true, true),
                 ] {
-                    for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                    for (alpha, beta, with_bias) in [
+                        (1.0, 0.0, false),
+                        (0.5, 1.0, false),
+                        (-2.0, 0.25, false),
+                        (1.0, 0.0, true),
+                        (0.5, 0.25, true),
+                    ] {
                         let off = 3;
+                        let bias_values: Vec<f32> = (0..n).map(|_| g.normal(0.0, 1.0)).collect();
+                        let bias = with_bias.then_some(&bias_values[..]);
                         let a: Vec<f32> = (0..off + m * k).map(|_| g.normal(0.0, 1.0)).collect();
                         let b: Vec<f32> = (0..off + k * n).map(|_| g.normal(0.0, 1.0)).collect();
                         let (a, b) = if gap {
@@ -342,7 +408,7 @@ mod tests {
                         let mut c = c0.clone();
                         check(am, bm);
                         // SAFETY: checked above; `c` holds m*n initialised values.
-                        unsafe { gemm_ptr_with(kernel, alpha, am, bm, beta, c.as_mut_ptr()) };
+                        unsafe { gemm_ptr_with(kernel, alpha, am, bm, bias, beta, c.as_mut_ptr()) };
                         for i in 0..m {
                             for j in 0..n {
                                 let mut want = 0f64;
@@ -357,10 +423,13 @@ mod tests {
                                 if beta != 0.0 {
                                     want += beta as f64 * c0[i * n + j] as f64;
                                 }
+                                if with_bias {
+                                    want += bias_values[j] as f64;
+                                }
                                 let got = c[i * n + j] as f64;
                                 assert!(
                                     (got - want).abs() <= 1e-5 * (1.0 + want.abs()) * (k as f64).sqrt().max(1.0),
-                                    "{kernel:?} {m}x{k}x{n} a_t={a_t} b_t={b_t} gap={gap} alpha={alpha} beta={beta} at ({i},{j}): {got} vs {want}"
+                                    "{kernel:?} {m}x{k}x{n} a_t={a_t} b_t={b_t} gap={gap} alpha={alpha} beta={beta} bias={with_bias} at ({i},{j}): {got} vs {want}"
                                 );
                             }
                         }

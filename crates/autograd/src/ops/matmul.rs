@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
-use crate::kernels::gemm::{gemm, gemm_new, MatRef};
+use crate::kernels::gemm::{gemm, gemm_bias_new, gemm_new, MatRef};
 use crate::layout::{broadcast_shape, Layout};
 use crate::Tensor;
 
@@ -131,12 +131,8 @@ impl Tensor {
             };
             let wm = mat(&sw, w.layout(), 0).t();
             match bias {
-                // The bias rows first, then the product added onto them (beta = 1).
-                Some(b) => {
-                    let mut out = b.with_data(|b| b.repeat(rows));
-                    gemm(1.0, xm, wm, 1.0, &mut out);
-                    out
-                }
+                // The bias is added as each tile of the product is written.
+                Some(b) => b.with_data(|b| gemm_bias_new(xm, wm, b)),
                 None => gemm_new(xm, wm),
             }
         };

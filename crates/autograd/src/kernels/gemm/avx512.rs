@@ -97,7 +97,8 @@ fn cost(bcast: View, panel: View, transposed: bool) -> f64 {
     12.0 * steps as f64 + pack + out
 }
 
-/// `c = alpha * a @ b + beta * c` with `c` row-major `a.rows x b.cols`.
+/// `c = alpha * a @ b + bias + beta * c` with `c` row-major `a.rows x b.cols`
+/// and `bias` (if any) `b.cols` values added to every row.
 ///
 /// # Safety
 /// `avx512f` must be available (`available()`); the views must be in bounds;
@@ -107,6 +108,7 @@ pub(super) unsafe fn gemm(
     alpha: f32,
     a: MatRef,
     b: MatRef,
+    bias: Option<&[f32]>,
     beta: f32,
     c: *mut f32,
     threads: usize,
@@ -135,6 +137,7 @@ pub(super) unsafe fn gemm(
             c: SendPtr(c),
             c_rs,
             c_cs,
+            bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
         };
         // SAFETY: forwarded from the caller; `packed` holds every panel.
         unsafe { job.run(threads) };
@@ -226,6 +229,8 @@ struct Job {
     c: SendPtr,
     c_rs: isize,
     c_cs: isize,
+    /// One value per column of C, or null. Only read.
+    bias: SendPtr,
 }
 
 impl Job {
@@ -293,6 +298,15 @@ impl Job {
                 c_rs: self.c_rs,
                 c_cs: self.c_cs,
                 cols,
+                // The bias follows C's columns: the tile's if C is written
+                // as is, its rows' if transposed.
+                bias: if self.bias.0.is_null() {
+                    std::ptr::null()
+                } else if self.c_cs == 1 {
+                    self.bias.0.add(j).cast_const()
+                } else {
+                    self.bias.0.add(i).cast_const()
+                },
             };
             // SAFETY: rows i..i+rows of `a` and columns j..j+cols of C exist;
             // the panel holds k x NR values.
@@ -327,6 +341,8 @@ struct Tile {
     c_rs: isize,
     c_cs: isize,
     cols: usize,
+    /// Null, or the bias of C's first column in this tile.
+    bias: *const f32,
 }
 
 impl Tile {
@@ -454,11 +470,19 @@ impl Tile {
         let beta = _mm512_set1_ps(self.beta);
         let read_c = self.beta != 0.0;
         if self.c_cs == 1 {
+            let bias = if self.bias.is_null() {
+                [_mm512_setzero_ps(); 2]
+            } else {
+                // SAFETY: one bias value per valid column of the tile.
+                [0, 1].map(|v| _mm512_maskz_loadu_ps(masks[v], self.bias.add(16 * v)))
+            };
             for (r, acc) in acc.iter().enumerate() {
                 let row = self.c.offset(r as isize * self.c_rs);
                 for v in 0..2 {
                     let (dst, mask) = (row.add(16 * v), masks[v]);
-                    let mut x = _mm512_mul_ps(alpha, acc[v]);
+                    // alpha * acc + bias, rounded once after the product
+                    // (exactly as when the bias was C and beta 1).
+                    let mut x = _mm512_fmadd_ps(alpha, acc[v], bias[v]);
                     if read_c {
                         // SAFETY: masked to the tile's columns.
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, dst), x);
@@ -471,16 +495,22 @@ impl Tile {
             // column r. Transpose each 16-column half in registers so that
             // each row of C gets one store of R contiguous values.
             let row_mask = lanes(R);
+            let bias = if self.bias.is_null() {
+                _mm512_setzero_ps()
+            } else {
+                // SAFETY: one bias value per row of the tile (C's columns).
+                _mm512_maskz_loadu_ps(row_mask, self.bias)
+            };
             for v in 0..2 {
                 let mut m = [_mm512_setzero_ps(); 16];
                 for (r, acc) in acc.iter().enumerate() {
-                    m[r] = _mm512_mul_ps(alpha, acc[v]);
+                    m[r] = acc[v];
                 }
                 let m = transpose16(m);
                 let valid = self.cols.saturating_sub(16 * v).min(16);
                 for (q, &x) in m.iter().enumerate().take(valid) {
                     let dst = self.c.offset((16 * v + q) as isize * self.c_cs);
-                    let mut x = x;
+                    let mut x = _mm512_fmadd_ps(alpha, x, bias);
                     if read_c {
                         // SAFETY: R values of C's row, inside the tile.
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(row_mask, dst), x);
