@@ -123,8 +123,12 @@ pub(super) unsafe fn gemm(
     };
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
-        // SAFETY: `panel` is in bounds (caller).
-        unsafe { pack(panel, &mut packed) };
+        // Every value is written by the packing (zeros past the last column),
+        // so no fill unless the buffer grows.
+        let lines = panel.cols.div_ceil(NR) * panel.rows * (NR / 16);
+        if packed.len() < lines {
+            packed.resize(lines, Line([0.0; 16]));
+        }
         let packed = SendPtr(packed.as_mut_ptr().cast::<f32>());
         let job = Job {
             alpha,
@@ -139,28 +143,22 @@ pub(super) unsafe fn gemm(
             c_cs,
             bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
         };
-        // SAFETY: forwarded from the caller; `packed` holds every panel.
-        unsafe { job.run(threads) };
+        // SAFETY: forwarded from the caller; `packed` has room for every panel.
+        unsafe { job.run(panel, threads) };
     });
 }
 
-/// Copies `v` (k x n) into `n / NR` panels of `k x NR` values, rows of a panel
-/// contiguous and zero-padded past column n.
+/// Copies rows `p0..p1` of panel `jp` of `v` (k x n) into `dst`, which holds
+/// `n / NR` panels of `k x NR` values: rows of a panel contiguous, zero-padded
+/// past column n.
 ///
 /// # Safety
-/// `avx512f` must be available; `v` must be in bounds.
+/// `avx512f` must be available; `v` must be in bounds; `dst` must have room
+/// for the panels, and this part of it must not be accessed by anyone else.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack(v: View, out: &mut Vec<Line>) {
+unsafe fn pack_rows(v: View, dst: *mut f32, jp: usize, p0: usize, p1: usize) {
     let (k, n) = (v.rows, v.cols);
-    let panels = n.div_ceil(NR);
-    // Every value is written below (zeros past column n), so no fill first
-    // unless the buffer grows.
-    let lines = panels * k * (NR / 16);
-    if out.len() < lines {
-        out.resize(lines, Line([0.0; 16]));
-    }
-    let dst = out.as_mut_ptr().cast::<f32>();
-    for jp in 0..panels {
+    {
         let j0 = jp * NR;
         let width = (n - j0).min(NR);
         let panel = dst.add(jp * k * NR);
@@ -171,7 +169,7 @@ unsafe fn pack(v: View, out: &mut Vec<Line>) {
             if v.cs == 1 {
                 // Rows of the view are contiguous: one (masked) load per row.
                 let mask = lanes(cols);
-                for p in 0..k {
+                for p in p0..p1 {
                     // SAFETY: row p, columns first..first+cols are in the view.
                     let src = v.ptr.offset(p as isize * v.rs + first as isize);
                     _mm512_store_ps(half.add(p * NR), _mm512_maskz_loadu_ps(mask, src));
@@ -179,26 +177,26 @@ unsafe fn pack(v: View, out: &mut Vec<Line>) {
             } else if v.rs == 1 {
                 // Columns are contiguous (a transposed row-major matrix):
                 // load 16 columns of 16 values and transpose them in registers.
-                let mut p0 = 0;
-                while p0 < k {
-                    let rows = (k - p0).min(16);
+                let mut p = p0;
+                while p < p1 {
+                    let rows = (p1 - p).min(16);
                     let mask = lanes(rows);
                     let block: [__m512; 16] = std::array::from_fn(|q| {
                         if q < cols {
-                            // SAFETY: column first+q, rows p0..p0+rows are in the view.
-                            let src = v.ptr.offset((first + q) as isize * v.cs + p0 as isize);
+                            // SAFETY: column first+q, rows p..p+rows are in the view.
+                            let src = v.ptr.offset((first + q) as isize * v.cs + p as isize);
                             _mm512_maskz_loadu_ps(mask, src)
                         } else {
                             _mm512_setzero_ps()
                         }
                     });
                     for (dp, row) in transpose16(block).iter().enumerate().take(rows) {
-                        _mm512_store_ps(half.add((p0 + dp) * NR), *row);
+                        _mm512_store_ps(half.add((p + dp) * NR), *row);
                     }
-                    p0 += rows;
+                    p += rows;
                 }
             } else {
-                for p in 0..k {
+                for p in p0..p1 {
                     let row: [f32; 16] = std::array::from_fn(|q| {
                         if q < cols {
                             // SAFETY: (p, first+q) is in the view.
@@ -234,9 +232,18 @@ struct Job {
 }
 
 impl Job {
+    /// Where the panels go (a method, so that closures capture the whole
+    /// `Job`, which is `Sync`, rather than the raw pointer alone).
+    fn packed(&self) -> *mut f32 {
+        self.packed.0
+    }
+
+    /// Packs `panel` into `packed`, then multiplies.
+    ///
     /// # Safety
-    /// As for `gemm`; `packed` holds `panels` panels of `k x NR` values.
-    unsafe fn run(self, threads: usize) {
+    /// As for `gemm`; `panel` is the operand packed, `packed` has room for
+    /// `panels` panels of `k x NR` values.
+    unsafe fn run(self, panel: View, threads: usize) {
         let rows = self.bcast.rows;
         if rows == 0 || self.cols == 0 {
             return;
@@ -245,10 +252,28 @@ impl Job {
         let row_blocks = rows.div_ceil(MR);
         if threads == 1 || flops < super::PARALLEL_MIN_FLOPS {
             // SAFETY: forwarded.
-            unsafe { self.block(0, row_blocks, 0, self.panels) };
+            unsafe {
+                for jp in 0..self.panels {
+                    pack_rows(panel, self.packed.0, jp, 0, self.k);
+                }
+                self.block(0, row_blocks, 0, self.panels);
+            }
             return;
         }
-        // Two parts per thread along whichever of rows and panels has more blocks.
+        // Packing, split too: each panel in slices of 16 rows or more, about
+        // two slices per thread in all.
+        let slices = (2 * threads).div_ceil(self.panels);
+        let slice = self.k.div_ceil(slices).next_multiple_of(16).max(16);
+        let per_panel = self.k.div_ceil(slice).max(1);
+        let pack_part = move |i: usize| {
+            let (jp, s) = (i / per_panel, i % per_panel);
+            let (p0, p1) = (s * slice, ((s + 1) * slice).min(self.k));
+            // SAFETY: the parts write disjoint rows of the panels; the caller
+            // waits for all of them before the products read the panels.
+            unsafe { pack_rows(panel, self.packed(), jp, p0, p1) };
+        };
+        super::super::pool::run_parts(self.panels * per_panel, threads, &pack_part);
+        // Then two parts per thread along whichever of rows and panels has more blocks.
         let by_rows = row_blocks >= self.panels;
         let units = if by_rows { row_blocks } else { self.panels };
         let chunk = units.div_ceil(2 * threads).max(1);
