@@ -21,9 +21,14 @@ use std::cell::RefCell;
 use super::{MatRef, SendPtr};
 
 /// Rows of a micro-tile (broadcast operand).
-const MR: usize = 12;
+const MR: usize = 14;
 /// Columns of a micro-tile: two 16-lane vectors.
 const NR: usize = 32;
+
+/// Products smaller than this many multiply-adds run on one thread. Lower
+/// than for matrixmultiply: with the spinning helpers a split costs about a
+/// microsecond, and the 10-class layer's products (64 x 512 x 10) gain from it.
+const PARALLEL_MIN_FLOPS: usize = 1 << 17;
 
 /// Bytes of packed panels that a block of broadcast rows is streamed against.
 const PANELS_IN_L2: usize = 512 * 1024;
@@ -250,7 +255,7 @@ impl Job {
         }
         let flops = rows * self.cols * self.k;
         let row_blocks = rows.div_ceil(MR);
-        if threads == 1 || flops < super::PARALLEL_MIN_FLOPS {
+        if threads == 1 || flops < PARALLEL_MIN_FLOPS {
             // SAFETY: forwarded.
             unsafe {
                 for jp in 0..self.panels {
@@ -276,10 +281,10 @@ impl Job {
         // Then two parts per thread along whichever of rows and panels has more blocks.
         let by_rows = row_blocks >= self.panels;
         let units = if by_rows { row_blocks } else { self.panels };
-        let chunk = units.div_ceil(2 * threads).max(1);
-        let parts = units.div_ceil(chunk);
+        // Sizes differ by at most one block, so that two threads finish together.
+        let parts = units.min(2 * threads);
         let body = move |i: usize| {
-            let (u0, u1) = (i * chunk, ((i + 1) * chunk).min(units));
+            let (u0, u1) = (i * units / parts, (i + 1) * units / parts);
             // SAFETY: the parts cover disjoint blocks of C; the rest is
             // forwarded from the caller, who waits for every part.
             unsafe {
@@ -378,6 +383,8 @@ impl Tile {
         // SAFETY (all arms): forwarded; avx512f was detected before any call.
         unsafe {
             match rows {
+                14 => self.kernel::<14>(),
+                13 => self.kernel::<13>(),
                 12 => self.kernel::<12>(),
                 11 => self.kernel::<11>(),
                 10 => self.kernel::<10>(),
