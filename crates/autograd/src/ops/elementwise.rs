@@ -14,7 +14,7 @@ const PARALLEL_MIN_LEN: usize = 1 << 15;
 /// Apply `f` to every element.
 pub(crate) fn map(t: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     t.with_data(|x| {
-        if x.len() < PARALLEL_MIN_LEN {
+        if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
             return x.iter().map(|&v| f(v)).collect();
         }
         let mut out = vec![0.0; x.len()];
@@ -30,7 +30,7 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
     assert_eq!(a.shape(), b.shape(), "zip_map: shapes differ");
     a.with_data(|x| {
         b.with_data(|y| {
-            if x.len() < PARALLEL_MIN_LEN {
+            if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
                 return x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
             }
             let mut out = vec![0.0; x.len()];

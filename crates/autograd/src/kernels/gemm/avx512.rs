@@ -25,10 +25,9 @@ const MR: usize = 14;
 /// Columns of a micro-tile: two 16-lane vectors.
 const NR: usize = 32;
 
-/// Products smaller than this many multiply-adds run on one thread. Lower
-/// than for matrixmultiply: with the spinning helpers a split costs about a
-/// microsecond, and the 10-class layer's products (64 x 512 x 10) gain from it.
-const PARALLEL_MIN_FLOPS: usize = 1 << 17;
+/// Products smaller than this many multiply-adds run on one thread: the
+/// 10-class layer's (64 x 512 x 10) took 1.4-2x as long split in two.
+const PARALLEL_MIN_FLOPS: usize = 1 << 19;
 
 /// Bytes of packed panels that a block of broadcast rows is streamed against.
 const PANELS_IN_L2: usize = 512 * 1024;
