@@ -160,6 +160,20 @@ fn linear_with_and_without_bias() {
 }
 
 #[test]
+fn linear_relu_fused() {
+    // |x . w| <= 16 for these values: a bias of +-20 keeps every output away
+    // from ReLU's kink, with columns 0 and 2 active and column 1 not. Mixed
+    // signs within a column are covered by `linear_relu_equals_linear_then_relu_bitwise`.
+    let (x, w) = (t(&[5, 4], 24), t(&[3, 4], 25));
+    let b = Tensor::from_vec(vec![20.0, -20.0, 20.0], &[3]);
+    check(
+        "linear_relu",
+        |x| x[0].linear_relu(&x[1], Some(&x[2])),
+        vec![x, w, b],
+    );
+}
+
+#[test]
 fn softmax_family_and_gather() {
     let x = t(&[3, 4], 23);
     for dim in [0isize, 1, -1] {

@@ -78,6 +78,12 @@ fn tiny_mlp_matches_pytorch() {
     check_mlp(|x, w0, b0, w2, b2| x.linear(w0, Some(b0)).relu().linear(w2, Some(b2)));
 }
 
+/// The same network with linear + ReLU as one op.
+#[test]
+fn tiny_mlp_with_linear_relu_matches_pytorch() {
+    check_mlp(|x, w0, b0, w2, b2| x.linear_relu(w0, Some(b0)).linear(w2, Some(b2)));
+}
+
 /// The same network through matmul + broadcast add instead of the fused linear.
 #[test]
 fn tiny_mlp_through_matmul_matches_pytorch() {

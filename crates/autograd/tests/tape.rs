@@ -150,3 +150,56 @@ fn deep_graphs_do_not_overflow_the_stack() {
     y.sum().backward().unwrap();
     assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
 }
+
+/// `linear_relu` is `linear` then `relu`, bit for bit, values and gradients,
+/// at the training step's shapes (both orientations of the AVX-512 kernel,
+/// ragged tiles) and at odd ones.
+#[test]
+fn linear_relu_equals_linear_then_relu_bitwise() {
+    let mut g = autograd::Generator::new(5);
+    for (rows, fan_in, fan_out) in [(64, 784, 512), (64, 512, 10), (7, 13, 33), (3, 1, 2)] {
+        let x = Tensor::rand_uniform(&[rows, fan_in], -1.0, 1.0, &mut g);
+        let w = Tensor::rand_uniform(&[fan_out, fan_in], -0.1, 0.1, &mut g);
+        let b = Tensor::rand_uniform(&[fan_out], -0.1, 0.1, &mut g);
+        let up = Tensor::rand_uniform(&[rows, fan_out], -1.0, 1.0, &mut g);
+        let run = |fused: bool| {
+            let (x, w, b) = (
+                x.detach().requires_grad_(true),
+                w.detach().requires_grad_(true),
+                b.detach().requires_grad_(true),
+            );
+            let y = if fused {
+                x.linear_relu(&w, Some(&b))
+            } else {
+                x.linear(&w, Some(&b)).relu()
+            };
+            let values = y.to_vec();
+            y.mul(&up).sum().backward().unwrap();
+            let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+            [
+                bits(values),
+                bits(x.grad().unwrap().to_vec()),
+                bits(w.grad().unwrap().to_vec()),
+                bits(b.grad().unwrap().to_vec()),
+            ]
+        };
+        assert_eq!(run(true), run(false), "{rows}x{fan_in} -> {fan_out}");
+    }
+}
+
+/// ReLU keeps NaN as NaN, as PyTorch's does (a NaN must not turn into a
+/// silently plausible 0), fused or not.
+#[test]
+fn relu_propagates_nan() {
+    let x = Tensor::from_vec(vec![f32::NAN, -1.0, 2.0], &[1, 3]);
+    let y = x.relu().to_vec();
+    assert!(y[0].is_nan());
+    assert_eq!(&y[1..], &[0.0, 2.0]);
+    // Through the fused op: a NaN input makes every output NaN (0 * NaN is
+    // NaN), and ReLU must not turn them into zeros.
+    let w = Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0, -1.0, 0.0], &[2, 3]);
+    let z = x.linear_relu(&w, None).to_vec();
+    assert!(z.iter().all(|z| z.is_nan()), "{z:?}");
+    let z = x.relu().linear_relu(&w, None).to_vec();
+    assert!(z.iter().all(|z| z.is_nan()), "{z:?}");
+}

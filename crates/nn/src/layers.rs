@@ -76,6 +76,10 @@ impl Module for Linear {
         x.linear(&self.weight, self.bias.as_ref())
     }
 
+    fn forward_relu(&self, x: &Tensor) -> Tensor {
+        x.linear_relu(&self.weight, self.bias.as_ref())
+    }
+
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut named = vec![("weight".to_string(), self.weight.clone())];
         if let Some(b) = &self.bias {
@@ -98,6 +102,10 @@ pub struct ReLU;
 impl Module for ReLU {
     fn forward(&self, x: &Tensor) -> Tensor {
         x.relu()
+    }
+
+    fn is_relu(&self) -> bool {
+        true
     }
 }
 

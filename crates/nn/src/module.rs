@@ -54,6 +54,19 @@ pub trait Module: Send + Sync {
     /// Apply the module to a batch.
     fn forward(&self, x: &Tensor) -> Tensor;
 
+    /// `relu(self.forward(x))`. [`Sequential`](crate::Sequential) calls this
+    /// for a layer followed by [`ReLU`](crate::ReLU), so that a layer that can
+    /// apply ReLU as it writes its output ([`Linear`](crate::Linear)) saves a
+    /// pass; the values and gradients are the same either way.
+    fn forward_relu(&self, x: &Tensor) -> Tensor {
+        self.forward(x).relu()
+    }
+
+    /// Whether this module is [`ReLU`](crate::ReLU) (see [`Module::forward_relu`]).
+    fn is_relu(&self) -> bool {
+        false
+    }
+
     /// The direct sub-modules, by name (`named_children()` in PyTorch).
     fn named_children(&self) -> Vec<(String, &dyn Module)> {
         Vec::new()

@@ -44,10 +44,19 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    /// Each layer in turn; a layer followed by [`ReLU`](crate::ReLU) runs as
+    /// one step ([`Module::forward_relu`]: a `Linear` applies the ReLU as it
+    /// writes its output).
     fn forward(&self, x: &Tensor) -> Tensor {
         let mut x = x.clone();
-        for layer in &self.layers {
-            x = layer.forward(&x);
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
+            if layers.peek().is_some_and(|next| next.is_relu()) {
+                layers.next();
+                x = layer.forward_relu(&x);
+            } else {
+                x = layer.forward(&x);
+            }
         }
         x
     }

@@ -408,3 +408,46 @@ fn layers_print_like_pytorch() {
         "Linear(in_features=3, out_features=2, bias=False)"
     );
 }
+
+/// `Sequential` runs a Linear followed by ReLU as one fused op; the values and
+/// gradients must be those of the layers one by one, bit for bit.
+#[test]
+fn sequential_fuses_linear_and_relu_without_changing_results() {
+    autograd::manual_seed(3);
+    let model = nn::sequential![
+        Linear::new(20, 30),
+        ReLU,
+        Linear::new(30, 5),
+        ReLU,
+        Linear::new(5, 2)
+    ];
+    let x = Tensor::rand_uniform(&[9, 20], -1.0, 1.0, &mut Generator::new(4));
+    let params: Vec<Tensor> = model.parameters();
+    let run = |fused: bool| {
+        model.zero_grad();
+        let y = if fused {
+            model.forward(&x)
+        } else {
+            let mut y = x.clone();
+            for (_, layer) in model.named_children() {
+                y = layer.forward(&y);
+            }
+            y
+        };
+        let values: Vec<u32> = y.to_vec().iter().map(|v| v.to_bits()).collect();
+        y.sum().backward().unwrap();
+        let grads: Vec<Vec<u32>> = params
+            .iter()
+            .map(|p| {
+                p.grad()
+                    .unwrap()
+                    .to_vec()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            })
+            .collect();
+        (values, grads)
+    };
+    assert_eq!(run(true), run(false));
+}

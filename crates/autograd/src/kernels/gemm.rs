@@ -95,32 +95,54 @@ pub fn gemm_new(a: MatRef, b: MatRef) -> Vec<f32> {
     c
 }
 
-/// `a @ b + bias` (the bias, `b.cols` values, added to every row) in a new
-/// row-major buffer: `F.linear`'s forward. The AVX-512 kernel adds the bias as
-/// it writes each tile; the result is the same as filling the output with the
-/// bias rows and accumulating the product onto it with `beta = 1`.
-pub fn gemm_bias_new(a: MatRef, b: MatRef, bias: &[f32]) -> Vec<f32> {
+/// `a @ b + bias` (the bias, `b.cols` values, added to every row), then
+/// `max(., 0)` if `relu`, in a new row-major buffer: `F.linear` (and a
+/// following `F.relu`). The AVX-512 kernel does both as it writes each tile;
+/// the results are those of the separate passes, bit for bit. ReLU keeps NaN
+/// (as PyTorch's does).
+pub fn gemm_linear_new(a: MatRef, b: MatRef, bias: Option<&[f32]>, relu: bool) -> Vec<f32> {
     check(a, b);
-    assert_eq!(
-        bias.len(),
-        b.cols,
-        "gemm: bias of {} values for {} columns",
-        bias.len(),
-        b.cols
-    );
-    let len = a.rows * b.cols;
-    if a.cols == 0 {
-        return bias.repeat(a.rows); // an empty sum plus the bias
+    if let Some(bias) = bias {
+        assert_eq!(
+            bias.len(),
+            b.cols,
+            "gemm: bias of {} values for {} columns",
+            bias.len(),
+            b.cols
+        );
     }
-    let mut c: Vec<f32> = Vec::with_capacity(len);
-    // SAFETY: as in `gemm_new`: with beta = 0 every element is written
-    // (bias first, then the product, on the portable path) before `set_len`.
-    unsafe {
-        let out = c.spare_capacity_mut().as_mut_ptr().cast();
-        gemm_ptr_with(Kernel::detect(), 1.0, a, b, Some(bias), 0.0, out);
-        c.set_len(len);
+    let len = a.rows * b.cols;
+    let mut c: Vec<f32> = if a.cols == 0 {
+        // An empty sum, plus the bias.
+        bias.map_or_else(|| vec![0.0; len], |bias| bias.repeat(a.rows))
+    } else {
+        let mut c = Vec::with_capacity(len);
+        // SAFETY: as in `gemm_new`: with beta = 0 every element is written
+        // (bias first, then the product, on the portable path) before `set_len`.
+        unsafe {
+            let out = c.spare_capacity_mut().as_mut_ptr().cast();
+            let kernel = Kernel::detect();
+            gemm_ptr_with(kernel, 1.0, a, b, bias, relu, 0.0, out);
+            c.set_len(len);
+            if kernel != Kernel::Portable {
+                return c;
+            }
+        }
+        c
+    };
+    if relu {
+        c.iter_mut().for_each(|x| *x = relu_f32(*x));
     }
     c
+}
+
+/// PyTorch's ReLU of one value: 0 for x <= 0, x otherwise (NaN included).
+pub fn relu_f32(x: f32) -> f32 {
+    if x <= 0.0 {
+        0.0
+    } else {
+        x
+    }
 }
 
 fn check(a: MatRef, b: MatRef) {
@@ -140,7 +162,7 @@ fn check(a: MatRef, b: MatRef) {
 /// writable values (initialised unless `beta == 0`) that nobody else accesses.
 unsafe fn gemm_ptr(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
     // SAFETY: forwarded.
-    unsafe { gemm_ptr_with(Kernel::detect(), alpha, a, b, None, beta, c) }
+    unsafe { gemm_ptr_with(Kernel::detect(), alpha, a, b, None, false, beta, c) }
 }
 
 /// Which sgemm runs.
@@ -168,16 +190,20 @@ impl Kernel {
     }
 }
 
-/// `c = alpha * a @ b + bias + beta * c`, `bias` (`n` values, if any) added to every row.
+/// `c = alpha * a @ b + bias + beta * c`, `bias` (`n` values, if any) added
+/// to every row; with `relu`, the AVX-512 kernel also applies ReLU (the
+/// portable one leaves that to the caller).
 ///
 /// # Safety
 /// As for `gemm_ptr`; `Kernel::Avx512` only where `avx512::available()`.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_ptr_with(
     kernel: Kernel,
     alpha: f32,
     a: MatRef,
     b: MatRef,
     bias: Option<&[f32]>,
+    relu: bool,
     mut beta: f32,
     c: *mut f32,
 ) {
@@ -189,9 +215,10 @@ unsafe fn gemm_ptr_with(
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 {
         // SAFETY: forwarded; the caller checked that the CPU has AVX-512F.
-        unsafe { avx512::gemm(alpha, a, b, bias, beta, c, threads) };
+        unsafe { avx512::gemm(alpha, a, b, bias, relu, beta, c, threads) };
         return;
     }
+    let _ = relu; // applied by the caller on this path
     if let Some(bias) = bias {
         // The bias rows (plus beta * c) first, then the product onto them.
         for i in 0..m {
@@ -408,7 +435,9 @@ mod tests {
                         let mut c = c0.clone();
                         check(am, bm);
                         // SAFETY: checked above; `c` holds m*n initialised values.
-                        unsafe { gemm_ptr_with(kernel, alpha, am, bm, bias, beta, c.as_mut_ptr()) };
+                        unsafe {
+                            gemm_ptr_with(kernel, alpha, am, bm, bias, false, beta, c.as_mut_ptr())
+                        };
                         for i in 0..m {
                             for j in 0..n {
                                 let mut want = 0f64;

@@ -288,10 +288,11 @@ impl Tensor {
         })
     }
 
+    /// `max(x, 0)`, keeping NaN as NaN (as PyTorch does).
     pub fn relu(&self) -> Tensor {
         let x = self.clone();
         Tensor::from_op(
-            map(self, |v| v.max(0.0)),
+            map(self, crate::kernels::gemm::relu_f32),
             self.shape(),
             "relu",
             &[self],

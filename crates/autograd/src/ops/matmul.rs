@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
-use crate::kernels::gemm::{gemm, gemm_bias_new, gemm_new, MatRef};
+use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, MatRef};
 use crate::layout::{broadcast_shape, Layout};
 use crate::Tensor;
 
@@ -107,6 +107,24 @@ impl Tensor {
     /// `x @ weight^T + bias`, PyTorch's `F.linear`: `x` is `[.., in]`,
     /// `weight` is `[out, in]`, `bias` is `[out]`.
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        self.linear_with(weight, bias, false)
+    }
+
+    /// `relu(linear(x, weight, bias))` as one op: the ReLU is applied as the
+    /// product is written, and its backward folded into the linear's. The
+    /// values and gradients are those of the two ops, bit for bit.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, -2.0], &[1, 2]);
+    /// let w = Tensor::from_vec(vec![1.0, 1.0, 1.0, -1.0], &[2, 2]);
+    /// assert_eq!(x.linear_relu(&w, None).to_vec(), vec![0.0, 3.0]);
+    /// ```
+    pub fn linear_relu(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        self.linear_with(weight, bias, true)
+    }
+
+    fn linear_with(&self, weight: &Tensor, bias: Option<&Tensor>, relu: bool) -> Tensor {
         let (x, w) = (self.contiguous(), weight);
         assert!(
             w.dims() == 2 && x.dims() >= 1 && x.size(-1) == w.size(1),
@@ -130,10 +148,10 @@ impl Tensor {
                 ..MatRef::row_major(&sx, rows, fan_in)
             };
             let wm = mat(&sw, w.layout(), 0).t();
+            // The bias (and ReLU) are applied as each tile of the product is written.
             match bias {
-                // The bias is added as each tile of the product is written.
-                Some(b) => b.with_data(|b| gemm_bias_new(xm, wm, b)),
-                None => gemm_new(xm, wm),
+                Some(b) => b.with_data(|b| gemm_linear_new(xm, wm, Some(b), relu)),
+                None => gemm_linear_new(xm, wm, None, relu),
             }
         };
         let mut shape = x.shape().to_vec();
@@ -144,8 +162,19 @@ impl Tensor {
             Some(b) => vec![&x, w, b],
             None => vec![&x, w],
         };
-        Tensor::from_op(out, &shape, "linear", &inputs, move |g| {
-            let g = g.contiguous();
+        let out = Tensor::from_vec(out, &shape);
+        // The output's values, for ReLU's backward (a handle without the node).
+        let y = relu.then(|| out.clone());
+        let name = if relu { "linear_relu" } else { "linear" };
+        out.with_node(name, &inputs, move |g| {
+            let g = match y {
+                // ReLU's backward: the gradient where the output is positive.
+                Some(y) => Tensor::from_vec(
+                    super::elementwise::zip_map(g, &y, |g, y| if y > 0.0 { g } else { 0.0 }),
+                    g.shape(),
+                ),
+                None => g.contiguous(),
+            };
             let gs = g.read_storage();
             let gm = MatRef {
                 offset: g.layout().offset,

@@ -102,17 +102,20 @@ fn cost(bcast: View, panel: View, transposed: bool) -> f64 {
 }
 
 /// `c = alpha * a @ b + bias + beta * c` with `c` row-major `a.rows x b.cols`
-/// and `bias` (if any) `b.cols` values added to every row.
+/// and `bias` (if any) `b.cols` values added to every row; then, with `relu`,
+/// `max(c, 0)` (NaN stays NaN, as in PyTorch).
 ///
 /// # Safety
 /// `avx512f` must be available (`available()`); the views must be in bounds;
 /// `c` must point to `a.rows * b.cols` writable values, initialised unless
 /// `beta == 0`, that nobody else accesses during the call.
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gemm(
     alpha: f32,
     a: MatRef,
     b: MatRef,
     bias: Option<&[f32]>,
+    relu: bool,
     beta: f32,
     c: *mut f32,
     threads: usize,
@@ -146,6 +149,7 @@ pub(super) unsafe fn gemm(
             c_rs,
             c_cs,
             bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
+            relu,
         };
         // SAFETY: forwarded from the caller; `packed` has room for every panel.
         unsafe { job.run(panel, threads) };
@@ -233,6 +237,7 @@ struct Job {
     c_cs: isize,
     /// One value per column of C, or null. Only read.
     bias: SendPtr,
+    relu: bool,
 }
 
 impl Job {
@@ -341,6 +346,7 @@ impl Job {
                 } else {
                     self.bias.0.add(i).cast_const()
                 },
+                relu: self.relu,
             };
             // SAFETY: rows i..i+rows of `a` and columns j..j+cols of C exist;
             // the panel holds k x NR values.
@@ -377,6 +383,7 @@ struct Tile {
     cols: usize,
     /// Null, or the bias of C's first column in this tile.
     bias: *const f32,
+    relu: bool,
 }
 
 impl Tile {
@@ -523,6 +530,10 @@ impl Tile {
                         // SAFETY: masked to the tile's columns.
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, dst), x);
                     }
+                    if self.relu {
+                        // max_ps returns its second operand when either is NaN.
+                        x = _mm512_max_ps(_mm512_setzero_ps(), x);
+                    }
                     _mm512_mask_storeu_ps(dst, mask, x);
                 }
             }
@@ -550,6 +561,9 @@ impl Tile {
                     if read_c {
                         // SAFETY: R values of C's row, inside the tile.
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(row_mask, dst), x);
+                    }
+                    if self.relu {
+                        x = _mm512_max_ps(_mm512_setzero_ps(), x);
                     }
                     _mm512_mask_storeu_ps(dst, row_mask, x);
                 }
