@@ -15,8 +15,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
-/// How long an idle helper busy-waits (pause instructions) before yielding its core.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long an idle helper busy-waits (pause instructions) before yielding its
+/// core. Short: between the products of a step a yielding helper still answers
+/// within microseconds, and the DataLoader's thread gets the core meanwhile
+/// (2-thread epochs about 1% shorter than with a 50 µs spin, median of 10).
+const SPIN: Duration = Duration::from_micros(5);
 /// How long an idle helper keeps yielding before it sleeps on a condition variable.
 const YIELD: Duration = Duration::from_millis(2);
 
