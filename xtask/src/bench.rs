@@ -139,38 +139,20 @@ fn bench(o: &Options) -> Result<(), String> {
     let mut ours = BTreeMap::new();
     for &t in &threads {
         step(&format!("tutorial epochs, {t} thread(s)"));
-        let out = cargo(
+        let threads_env = ("RAYON_NUM_THREADS", t.to_string());
+        let data = data_dir.to_str().ok_or("data dir is not UTF-8")?;
+        let epochs = o.epochs.to_string();
+        let out = tutorial_epoch(
             &root,
-            &[
-                "bench",
-                "--quiet",
-                "-p",
-                "optim",
-                "--bench",
-                "tutorial_epoch",
-                "--",
-                "--data-dir",
-                data_dir.to_str().ok_or("data dir is not UTF-8")?,
-                "--epochs",
-                &o.epochs.to_string(),
-            ],
-            &[("RAYON_NUM_THREADS", t.to_string())],
+            &["--data-dir", data, "--epochs", &epochs],
+            std::slice::from_ref(&threads_env),
         )?;
         let mut run = parse_epochs(&out);
-        let mm = cargo(
+        let mm = tutorial_epoch(
             &root,
+            &["--sgemm-only"],
             &[
-                "bench",
-                "--quiet",
-                "-p",
-                "optim",
-                "--bench",
-                "tutorial_epoch",
-                "--",
-                "--sgemm-only",
-            ],
-            &[
-                ("RAYON_NUM_THREADS", t.to_string()),
+                threads_env,
                 ("FERROGRAD_GEMM", "matrixmultiply".to_string()),
             ],
         )?;
@@ -306,6 +288,21 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, S
         return Err(format!("`cargo {}` failed", args.join(" ")));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs `crates/optim/benches/tutorial_epoch.rs` (release) with `args` and `env`.
+fn tutorial_epoch(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String, String> {
+    let mut all = vec![
+        "bench",
+        "--quiet",
+        "-p",
+        "optim",
+        "--bench",
+        "tutorial_epoch",
+        "--",
+    ];
+    all.extend_from_slice(args);
+    cargo(root, &all, env)
 }
 
 /// `train_secs X` / `test_secs X` / `sgemm_gflops X` lines.

@@ -29,6 +29,12 @@ const NR: usize = 32;
 /// 10-class layer's (64 x 512 x 10) took 1.4-2x as long split in two.
 const PARALLEL_MIN_FLOPS: usize = 1 << 19;
 
+/// Layouts of the broadcast operand, for `Tile::kernel_with`: rows contiguous
+/// (`a_cs == 1`), columns contiguous (`a_rs == 1`), or neither.
+const ROWS_CONTIGUOUS: u8 = 0;
+const COLUMNS_CONTIGUOUS: u8 = 1;
+const STRIDED: u8 = 2;
+
 /// Bytes of packed panels that a block of broadcast rows is streamed against.
 const PANELS_IN_L2: usize = 512 * 1024;
 
@@ -416,22 +422,21 @@ impl Tile {
     /// As for `run`, with `R` rows.
     #[target_feature(enable = "avx512f")]
     unsafe fn kernel<const R: usize>(&self) {
-        // The broadcast operand is read in place, often straight from L3 (the
-        // weight, just updated by the optimizer), in R streams of 4 bytes per
-        // step that the hardware prefetchers follow poorly: fetch ahead by hand.
         if self.a_cs == 1 {
-            self.kernel_with::<R, true>()
+            self.kernel_with::<R, ROWS_CONTIGUOUS>()
         } else if self.a_rs == 1 {
-            self.kernel_with::<R, false>()
+            self.kernel_with::<R, COLUMNS_CONTIGUOUS>()
         } else {
-            self.kernel_general::<R>()
+            self.kernel_with::<R, STRIDED>()
         }
     }
 
+    /// The micro-kernel, for one layout of the broadcast operand (`LAYOUT`).
+    ///
     /// # Safety
-    /// As for `run`, with `R` rows; `ROWS` is whether `a_cs == 1`, else `a_rs == 1`.
+    /// As for `run`, with `R` rows; `LAYOUT` must match the strides.
     #[target_feature(enable = "avx512f")]
-    unsafe fn kernel_with<const R: usize, const ROWS: bool>(&self) {
+    unsafe fn kernel_with<const R: usize, const LAYOUT: u8>(&self) {
         // Ask for the tile's lines of C now, so that they have arrived
         // (for ownership) by the time the loop ends and they are written.
         if self.c_cs == 1 {
@@ -449,50 +454,35 @@ impl Tile {
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         let (mut a, mut b) = (self.a, self.b);
         let last_row = (R - 1) as isize * self.a_rs;
+        // With contiguous columns (the common case) the R addresses are
+        // constant offsets from `a`.
+        let a_rs = if LAYOUT == COLUMNS_CONTIGUOUS {
+            1
+        } else {
+            self.a_rs
+        };
         for p in 0..self.k {
-            if ROWS {
-                // One row's line per step, 4 lines (64 values) ahead (no
-                // branch: one in this loop makes LLVM spill the accumulators).
+            // The broadcast operand is read in place, often straight from L3
+            // (the weight, just updated by the optimizer), in R streams of 4
+            // bytes per step that the hardware prefetchers follow poorly:
+            // fetch ahead by hand. (No data-dependent branch in this loop: one
+            // makes LLVM spill the accumulators.)
+            if LAYOUT == ROWS_CONTIGUOUS {
+                // One row's line per step, 4 lines (64 values) ahead.
                 let r = (p % 16).min(R - 1);
                 let ahead = a.wrapping_offset(r as isize * self.a_rs + 64);
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
-            } else {
+            } else if LAYOUT == COLUMNS_CONTIGUOUS {
                 // Column p + 8: its first and last rows' lines.
                 let ahead = a.wrapping_offset(8 * self.a_cs);
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_offset(last_row).cast());
             }
-            // With contiguous columns (a_rs == 1, the common case here) the
-            // R addresses are constant offsets from `a`.
-            let a_rs = if ROWS { self.a_rs } else { 1 };
             // SAFETY: the panel row p has NR = 32 aligned values.
             let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: element (i + r, p) of the broadcast operand.
                 let x = _mm512_set1_ps(*a.offset(r as isize * a_rs));
-                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
-                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
-            }
-            a = a.offset(self.a_cs);
-            b = b.add(NR);
-        }
-        self.store::<R>(acc);
-    }
-
-    /// Neither stride of the broadcast operand is 1 (rare: a view of a view).
-    ///
-    /// # Safety
-    /// As for `run`, with `R` rows.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn kernel_general<const R: usize>(&self) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; R];
-        let (mut a, mut b) = (self.a, self.b);
-        for _ in 0..self.k {
-            // SAFETY: the panel row p has NR = 32 aligned values.
-            let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
-            for (r, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: element (i + r, p) of the broadcast operand.
-                let x = _mm512_set1_ps(*a.offset(r as isize * self.a_rs));
                 acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
                 acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
             }
