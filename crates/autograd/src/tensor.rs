@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
+use crate::buffer::Buffer;
 use crate::layout::Layout;
 use crate::rng::{self, Generator};
 use crate::tape::{self, BackwardFn, Node};
@@ -25,7 +26,7 @@ use crate::tape::{self, BackwardFn, Node};
 pub struct Tensor(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
-    pub(crate) storage: Arc<RwLock<Vec<f32>>>,
+    pub(crate) storage: Arc<RwLock<Buffer>>,
     pub(crate) layout: Layout,
     pub(crate) requires_grad: AtomicBool,
     /// Accumulated gradient; only leaves keep one across backward passes.
@@ -47,7 +48,11 @@ impl Tensor {
             shape,
             numel
         );
-        Tensor::from_parts(Arc::new(RwLock::new(data)), Layout::contiguous(shape), None)
+        Tensor::from_parts(
+            Arc::new(RwLock::new(data.into())),
+            Layout::contiguous(shape),
+            None,
+        )
     }
 
     /// A tensor copying `data` with `shape`.
@@ -98,7 +103,7 @@ impl Tensor {
     }
 
     pub(crate) fn from_parts(
-        storage: Arc<RwLock<Vec<f32>>>,
+        storage: Arc<RwLock<Buffer>>,
         layout: Layout,
         node: Option<Node>,
     ) -> Tensor {
@@ -270,7 +275,7 @@ impl Tensor {
         })
     }
 
-    pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Vec<f32>> {
+    pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Buffer> {
         self.0.storage.read().expect("tensor storage lock poisoned")
     }
 

@@ -203,3 +203,30 @@ fn relu_propagates_nan() {
     let z = x.relu().linear_relu(&w, None).to_vec();
     assert!(z.iter().all(|z| z.is_nan()), "{z:?}");
 }
+
+/// The fused ReLU gives +0.0 for -0.0 and for negative values, as `relu`
+/// does, and an empty input dimension gives the bias, as in PyTorch.
+#[test]
+fn linear_relu_edge_values() {
+    // x . w = -1e-30 * 1e-30 underflows to -0.0; plus a -0.0 bias stays -0.0.
+    let x = Tensor::from_vec(vec![-1e-30], &[1, 1]);
+    let w = Tensor::from_vec(vec![1e-30, -1.0], &[2, 1]);
+    let b = Tensor::from_vec(vec![-0.0, 0.5], &[2]);
+    let fused = x.linear_relu(&w, Some(&b)).to_vec();
+    let split = x.linear(&w, Some(&b)).relu().to_vec();
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+    assert_eq!(bits(&fused), bits(&split));
+    assert_eq!(bits(&fused), bits(&[0.0, 0.5]));
+    // in_features = 0: the output is the bias.
+    let x = Tensor::zeros(&[3, 0]);
+    let w = Tensor::zeros(&[4, 0]);
+    let b = Tensor::from_vec(vec![1.0, -2.0, 3.0, -4.0], &[4]);
+    assert_eq!(
+        x.linear(&w, Some(&b)).to_vec(),
+        [1.0, -2.0, 3.0, -4.0].repeat(3)
+    );
+    assert_eq!(
+        x.linear_relu(&w, Some(&b)).to_vec(),
+        [1.0, 0.0, 3.0, 0.0].repeat(3)
+    );
+}

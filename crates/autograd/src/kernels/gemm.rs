@@ -42,18 +42,25 @@ impl<'a> MatRef<'a> {
         }
     }
 
-    /// Every element this view can address lies inside `data`.
+    /// Every element this view can address lies inside `data` (with no
+    /// overflow on the way: the fields are public, so anything can arrive).
     fn in_bounds(&self) -> bool {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
-        let last =
-            self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
-        last < self.data.len()
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .and_then(|r| r.checked_add((self.cols - 1).checked_mul(self.col_stride)?))
+            .and_then(|x| x.checked_add(self.offset));
+        // Strides also become `isize` pointer offsets in the kernels.
+        let small =
+            self.row_stride <= isize::MAX as usize && self.col_stride <= isize::MAX as usize;
+        small && last.is_some_and(|last| last < self.data.len())
     }
 }
 
-/// Products smaller than this many multiply-adds run on one thread.
+/// Products smaller than this many multiply-adds run on one thread, with
+/// matrixmultiply (the AVX-512 kernel has its own threshold).
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
 /// `c = alpha * a @ b + beta * c`, where `c` is row-major `a.rows x b.cols`.
@@ -61,8 +68,8 @@ const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 /// need not be initialised meaningfully.
 pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     assert_eq!(
-        c.len(),
-        a.rows * b.cols,
+        Some(c.len()),
+        a.rows.checked_mul(b.cols),
         "gemm: output buffer holds {} values, not {}x{}",
         c.len(),
         a.rows,
@@ -82,12 +89,13 @@ pub fn gemm_new(a: MatRef, b: MatRef) -> Vec<f32> {
     if a.cols == 0 {
         return vec![0.0; len]; // an empty sum
     }
-    let mut c: Vec<f32> = Vec::with_capacity(len);
+    let mut c: Vec<f32> = crate::buffer::take(len);
     // SAFETY: `check` verified the operands; the spare capacity holds `len`
-    // values. With beta = 0 and k > 0, sgemm writes each of the m x n
-    // elements exactly once without reading them ("If beta is zero, then C
-    // does not need to be initialized", matrixmultiply's docs), so all `len`
-    // values are initialised when `set_len` runs.
+    // values. With beta = 0 and k > 0 either kernel writes each of the m x n
+    // elements without reading them: the AVX-512 tiles cover C without overlap
+    // and read C only when beta != 0; matrixmultiply: "If beta is zero, then
+    // C does not need to be initialized". So all `len` values are initialised
+    // when `set_len` runs.
     unsafe {
         gemm_ptr(1.0, a, b, 0.0, c.spare_capacity_mut().as_mut_ptr().cast());
         c.set_len(len);
@@ -116,7 +124,7 @@ pub fn gemm_linear_new(a: MatRef, b: MatRef, bias: Option<&[f32]>, relu: bool) -
         // An empty sum, plus the bias.
         bias.map_or_else(|| vec![0.0; len], |bias| bias.repeat(a.rows))
     } else {
-        let mut c = Vec::with_capacity(len);
+        let mut c = crate::buffer::take(len);
         // SAFETY: as in `gemm_new`: with beta = 0 every element is written
         // (bias first, then the product, on the portable path) before `set_len`.
         unsafe {
@@ -154,6 +162,14 @@ fn check(a: MatRef, b: MatRef) {
     assert!(
         a.in_bounds() && b.in_bounds(),
         "gemm: operand view out of bounds"
+    );
+    assert!(
+        a.rows
+            .checked_mul(b.cols)
+            .is_some_and(|n| n <= isize::MAX as usize / 4),
+        "gemm: a {}x{} output is too large",
+        a.rows,
+        b.cols
     );
 }
 
@@ -352,7 +368,7 @@ mod tests {
     }
 
     /// Both kernels against an f64 product, over shapes with ragged edges
-    /// (not multiples of the 12 x 32 tile), both operand layouts, offsets,
+    /// (not multiples of the 14 x 32 tile), both operand layouts, offsets,
     /// k = 0 and 1, alpha and beta, and a NaN-filled output with beta = 0
     /// (which must be ignored, as BLAS and PyTorch do).
     #[test]
@@ -466,6 +482,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Views whose extent overflows `usize` are refused (`MatRef`'s fields
+    /// are public): a wrapped size must not pass the bounds check.
+    #[test]
+    fn views_that_overflow_are_refused() {
+        let one = [1.0f32; 3];
+        let huge = MatRef {
+            rows: 1 << 32,
+            cols: 1,
+            row_stride: 0,
+            col_stride: 0,
+            ..MatRef::row_major(&one, 1, 1)
+        };
+        let wide = MatRef {
+            rows: 1,
+            cols: 1 << 32,
+            row_stride: 0,
+            col_stride: 0,
+            ..MatRef::row_major(&one, 1, 1)
+        };
+        let r = std::panic::catch_unwind(|| gemm(1.0, huge, wide, 0.0, &mut []));
+        assert!(r.is_err(), "a 2^32 x 2^32 product into an empty buffer");
+        let wrapping = MatRef {
+            rows: 4,
+            row_stride: (usize::MAX / 3) + 1,
+            ..MatRef::row_major(&one, 1, 1)
+        };
+        assert!(!wrapping.in_bounds());
     }
 
     /// Splitting the output across threads must not change a single bit:

@@ -1,6 +1,7 @@
 //! Elementwise ops: broadcasting binary ops, unary maps and scalar ops, each
 //! with its backward rule beside its forward.
 
+use crate::buffer::take;
 use crate::layout::{broadcast_shape, broadcast_strides};
 use crate::parallel::for_each_chunk_mut;
 use crate::Tensor;
@@ -14,10 +15,12 @@ const PARALLEL_MIN_LEN: usize = 1 << 15;
 /// Apply `f` to every element.
 pub(crate) fn map(t: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     t.with_data(|x| {
+        let mut out = take(x.len());
         if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
-            return x.iter().map(|&v| f(v)).collect();
+            out.extend(x.iter().map(|&v| f(v)));
+            return out;
         }
-        let mut out = vec![0.0; x.len()];
+        out.resize(x.len(), 0.0);
         for_each_chunk_mut(x.len(), PARALLEL_MIN_LEN, [&mut out[..]], |r, [out]| {
             out.iter_mut().zip(&x[r]).for_each(|(o, &v)| *o = f(v));
         });
@@ -30,10 +33,12 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
     assert_eq!(a.shape(), b.shape(), "zip_map: shapes differ");
     a.with_data(|x| {
         b.with_data(|y| {
+            let mut out = take(x.len());
             if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
-                return x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+                out.extend(x.iter().zip(y).map(|(&p, &q)| f(p, q)));
+                return out;
             }
-            let mut out = vec![0.0; x.len()];
+            out.resize(x.len(), 0.0);
             for_each_chunk_mut(x.len(), PARALLEL_MIN_LEN, [&mut out[..]], |r, [out]| {
                 let (x, y) = (&x[r.clone()], &y[r]);
                 out.iter_mut()

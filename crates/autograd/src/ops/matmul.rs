@@ -133,7 +133,7 @@ impl Tensor {
             w.shape()
         );
         let (fan_out, fan_in) = (w.size(0), w.size(1));
-        let rows = x.numel() / fan_in.max(1);
+        let rows: usize = x.shape()[..x.dims() - 1].iter().product();
         if let Some(b) = bias {
             assert!(
                 b.shape() == [fan_out],

@@ -163,7 +163,7 @@ pub(super) unsafe fn gemm(
 }
 
 /// Copies rows `p0..p1` of panel `jp` of `v` (k x n) into `dst`, which holds
-/// `n / NR` panels of `k x NR` values: rows of a panel contiguous, zero-padded
+/// `n.div_ceil(NR)` panels of `k x NR` values: rows of a panel contiguous, zero-padded
 /// past column n.
 ///
 /// # Safety
@@ -172,56 +172,54 @@ pub(super) unsafe fn gemm(
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_rows(v: View, dst: *mut f32, jp: usize, p0: usize, p1: usize) {
     let (k, n) = (v.rows, v.cols);
-    {
-        let j0 = jp * NR;
-        let width = (n - j0).min(NR);
-        let panel = dst.add(jp * k * NR);
-        for h in 0..2 {
-            let cols = width.saturating_sub(16 * h).min(16);
-            let half = panel.add(16 * h);
-            let first = j0 + 16 * h;
-            if v.cs == 1 {
-                // Rows of the view are contiguous: one (masked) load per row.
-                let mask = lanes(cols);
-                for p in p0..p1 {
-                    // SAFETY: row p, columns first..first+cols are in the view.
-                    let src = v.ptr.offset(p as isize * v.rs + first as isize);
-                    _mm512_store_ps(half.add(p * NR), _mm512_maskz_loadu_ps(mask, src));
-                }
-            } else if v.rs == 1 {
-                // Columns are contiguous (a transposed row-major matrix):
-                // load 16 columns of 16 values and transpose them in registers.
-                let mut p = p0;
-                while p < p1 {
-                    let rows = (p1 - p).min(16);
-                    let mask = lanes(rows);
-                    let block: [__m512; 16] = std::array::from_fn(|q| {
-                        if q < cols {
-                            // SAFETY: column first+q, rows p..p+rows are in the view.
-                            let src = v.ptr.offset((first + q) as isize * v.cs + p as isize);
-                            _mm512_maskz_loadu_ps(mask, src)
-                        } else {
-                            _mm512_setzero_ps()
-                        }
-                    });
-                    for (dp, row) in transpose16(block).iter().enumerate().take(rows) {
-                        _mm512_store_ps(half.add((p + dp) * NR), *row);
+    let j0 = jp * NR;
+    let width = (n - j0).min(NR);
+    let panel = dst.add(jp * k * NR);
+    for h in 0..2 {
+        let cols = width.saturating_sub(16 * h).min(16);
+        let half = panel.add(16 * h);
+        let first = j0 + 16 * h;
+        if v.cs == 1 {
+            // Rows of the view are contiguous: one (masked) load per row.
+            let mask = lanes(cols);
+            for p in p0..p1 {
+                // SAFETY: row p, columns first..first+cols are in the view.
+                let src = v.ptr.offset(p as isize * v.rs + first as isize);
+                _mm512_store_ps(half.add(p * NR), _mm512_maskz_loadu_ps(mask, src));
+            }
+        } else if v.rs == 1 {
+            // Columns are contiguous (a transposed row-major matrix):
+            // load 16 columns of 16 values and transpose them in registers.
+            let mut p = p0;
+            while p < p1 {
+                let rows = (p1 - p).min(16);
+                let mask = lanes(rows);
+                let block: [__m512; 16] = std::array::from_fn(|q| {
+                    if q < cols {
+                        // SAFETY: column first+q, rows p..p+rows are in the view.
+                        let src = v.ptr.offset((first + q) as isize * v.cs + p as isize);
+                        _mm512_maskz_loadu_ps(mask, src)
+                    } else {
+                        _mm512_setzero_ps()
                     }
-                    p += rows;
+                });
+                for (dp, row) in transpose16(block).iter().enumerate().take(rows) {
+                    _mm512_store_ps(half.add((p + dp) * NR), *row);
                 }
-            } else {
-                for p in p0..p1 {
-                    let row: [f32; 16] = std::array::from_fn(|q| {
-                        if q < cols {
-                            // SAFETY: (p, first+q) is in the view.
-                            *v.ptr
-                                .offset(p as isize * v.rs + (first + q) as isize * v.cs)
-                        } else {
-                            0.0
-                        }
-                    });
-                    _mm512_store_ps(half.add(p * NR), _mm512_loadu_ps(row.as_ptr()));
-                }
+                p += rows;
+            }
+        } else {
+            for p in p0..p1 {
+                let row: [f32; 16] = std::array::from_fn(|q| {
+                    if q < cols {
+                        // SAFETY: (p, first+q) is in the view.
+                        *v.ptr
+                            .offset(p as isize * v.rs + (first + q) as isize * v.cs)
+                    } else {
+                        0.0
+                    }
+                });
+                _mm512_store_ps(half.add(p * NR), _mm512_loadu_ps(row.as_ptr()));
             }
         }
     }
@@ -486,7 +484,8 @@ impl Tile {
                 acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
                 acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
             }
-            a = a.offset(self.a_cs);
+            // Past the operand after the last step: never read there.
+            a = a.wrapping_offset(self.a_cs);
             b = b.add(NR);
         }
         self.store::<R>(acc);
@@ -507,12 +506,14 @@ impl Tile {
                 [_mm512_setzero_ps(); 2]
             } else {
                 // SAFETY: one bias value per valid column of the tile.
-                [0, 1].map(|v| _mm512_maskz_loadu_ps(masks[v], self.bias.add(16 * v)))
+                [0, 1].map(|v| _mm512_maskz_loadu_ps(masks[v], self.bias.wrapping_add(16 * v)))
             };
             for (r, acc) in acc.iter().enumerate() {
                 let row = self.c.offset(r as isize * self.c_rs);
                 for v in 0..2 {
-                    let (dst, mask) = (row.add(16 * v), masks[v]);
+                    // The second half may lie past C when the tile has <= 16
+                    // columns; its mask is then empty and nothing is accessed.
+                    let (dst, mask) = (row.wrapping_add(16 * v), masks[v]);
                     // alpha * acc + bias, rounded once after the product
                     // (exactly as when the bias was C and beta 1).
                     let mut x = _mm512_fmadd_ps(alpha, acc[v], bias[v]);
@@ -521,8 +522,7 @@ impl Tile {
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, dst), x);
                     }
                     if self.relu {
-                        // max_ps returns its second operand when either is NaN.
-                        x = _mm512_max_ps(_mm512_setzero_ps(), x);
+                        x = relu16(x);
                     }
                     _mm512_mask_storeu_ps(dst, mask, x);
                 }
@@ -553,13 +553,21 @@ impl Tile {
                         x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(row_mask, dst), x);
                     }
                     if self.relu {
-                        x = _mm512_max_ps(_mm512_setzero_ps(), x);
+                        x = relu16(x);
                     }
                     _mm512_mask_storeu_ps(dst, row_mask, x);
                 }
             }
         }
     }
+}
+
+/// `relu_f32` on 16 lanes: 0.0 where x <= 0 (so -0.0 becomes +0.0), x
+/// elsewhere (NaN included: the ordered compare is false for it).
+#[target_feature(enable = "avx512f")]
+fn relu16(x: __m512) -> __m512 {
+    let non_positive = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, _mm512_setzero_ps());
+    _mm512_maskz_mov_ps(!non_positive, x)
 }
 
 /// Transposes a 16 x 16 matrix held as 16 row vectors.
