@@ -80,34 +80,16 @@ pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     unsafe { gemm_ptr(alpha, a, b, beta, c.as_mut_ptr()) }
 }
 
-/// `a @ b` in a new row-major `a.rows x b.cols` buffer. The buffer is not
-/// zero-filled first: the GEMM writes every element (with `beta = 0`
-/// matrixmultiply never reads the output), so a fill would be wasted work.
+/// `a @ b` in a new row-major `a.rows x b.cols` buffer.
 pub fn gemm_new(a: MatRef, b: MatRef) -> Vec<f32> {
-    check(a, b);
-    let len = a.rows * b.cols;
-    if a.cols == 0 {
-        return vec![0.0; len]; // an empty sum
-    }
-    let mut c: Vec<f32> = crate::buffer::take(len);
-    // SAFETY: `check` verified the operands; the spare capacity holds `len`
-    // values. With beta = 0 and k > 0 either kernel writes each of the m x n
-    // elements without reading them: the AVX-512 tiles cover C without overlap
-    // and read C only when beta != 0; matrixmultiply: "If beta is zero, then
-    // C does not need to be initialized". So all `len` values are initialised
-    // when `set_len` runs.
-    unsafe {
-        gemm_ptr(1.0, a, b, 0.0, c.spare_capacity_mut().as_mut_ptr().cast());
-        c.set_len(len);
-    }
-    c
+    gemm_linear_new(a, b, None, false)
 }
 
 /// `a @ b + bias` (the bias, `b.cols` values, added to every row), then
-/// `max(., 0)` if `relu`, in a new row-major buffer: `F.linear` (and a
+/// ReLU (`relu_f32`) if `relu`, in a new row-major buffer: `F.linear` (and a
 /// following `F.relu`). The AVX-512 kernel does both as it writes each tile;
-/// the results are those of the separate passes, bit for bit. ReLU keeps NaN
-/// (as PyTorch's does).
+/// the results are those of the separate passes, bit for bit. The buffer is
+/// not zero-filled first: every element is written once.
 pub fn gemm_linear_new(a: MatRef, b: MatRef, bias: Option<&[f32]>, relu: bool) -> Vec<f32> {
     check(a, b);
     if let Some(bias) = bias {
@@ -120,26 +102,27 @@ pub fn gemm_linear_new(a: MatRef, b: MatRef, bias: Option<&[f32]>, relu: bool) -
         );
     }
     let len = a.rows * b.cols;
-    let mut c: Vec<f32> = if a.cols == 0 {
+    if a.cols == 0 {
         // An empty sum, plus the bias.
-        bias.map_or_else(|| vec![0.0; len], |bias| bias.repeat(a.rows))
-    } else {
-        let mut c = crate::buffer::take(len);
-        // SAFETY: as in `gemm_new`: with beta = 0 every element is written
-        // (bias first, then the product, on the portable path) before `set_len`.
-        unsafe {
-            let out = c.spare_capacity_mut().as_mut_ptr().cast();
-            let kernel = Kernel::detect();
-            gemm_ptr_with(kernel, 1.0, a, b, bias, relu, 0.0, out);
-            c.set_len(len);
-            if kernel != Kernel::Portable {
-                return c;
-            }
-        }
-        c
-    };
-    if relu {
-        c.iter_mut().for_each(|x| *x = relu_f32(*x));
+        let c = bias.map_or_else(|| vec![0.0; len], |bias| bias.repeat(a.rows));
+        return if relu {
+            c.into_iter().map(relu_f32).collect()
+        } else {
+            c
+        };
+    }
+    let mut c: Vec<f32> = crate::buffer::take(len);
+    // SAFETY: `check` verified the operands; the spare capacity holds `len`
+    // values. With beta = 0 and k > 0 either kernel writes each of the m x n
+    // elements without reading them: the AVX-512 tiles cover C without overlap
+    // and read C only when beta != 0; the portable path writes the bias rows
+    // first, or matrixmultiply ("If beta is zero, then C does not need to be
+    // initialized") writes them. So all `len` values are initialised when
+    // `set_len` runs.
+    unsafe {
+        let out = c.spare_capacity_mut().as_mut_ptr().cast();
+        gemm_ptr_with(Kernel::detect(), 1.0, a, b, bias, relu, 0.0, out);
+        c.set_len(len);
     }
     c
 }
@@ -207,8 +190,7 @@ impl Kernel {
 }
 
 /// `c = alpha * a @ b + bias + beta * c`, `bias` (`n` values, if any) added
-/// to every row; with `relu`, the AVX-512 kernel also applies ReLU (the
-/// portable one leaves that to the caller).
+/// to every row, then ReLU (`relu_f32`) if `relu`.
 ///
 /// # Safety
 /// As for `gemm_ptr`; `Kernel::Avx512` only where `avx512::available()`.
@@ -223,7 +205,7 @@ unsafe fn gemm_ptr_with(
     mut beta: f32,
     c: *mut f32,
 ) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (m, n) = (a.rows, b.cols);
     if m == 0 || n == 0 {
         return;
     }
@@ -234,7 +216,6 @@ unsafe fn gemm_ptr_with(
         unsafe { avx512::gemm(alpha, a, b, bias, relu, beta, c, threads) };
         return;
     }
-    let _ = relu; // applied by the caller on this path
     if let Some(bias) = bias {
         // The bias rows (plus beta * c) first, then the product onto them.
         for i in 0..m {
@@ -255,6 +236,22 @@ unsafe fn gemm_ptr_with(
         }
         beta = 1.0;
     }
+    // SAFETY: forwarded.
+    unsafe { portable(alpha, a, b, beta, c, threads) };
+    if relu {
+        // SAFETY: `c` holds the m*n values just computed, and is ours.
+        let c = unsafe { std::slice::from_raw_parts_mut(c, m * n) };
+        c.iter_mut().for_each(|x| *x = relu_f32(*x));
+    }
+}
+
+/// `c = alpha * a @ b + beta * c` by `matrixmultiply`, split across threads
+/// when the product is large enough.
+///
+/// # Safety
+/// As for `gemm_ptr`.
+unsafe fn portable(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: *mut f32, threads: usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if threads == 1 || m * n * k < PARALLEL_MIN_FLOPS {
         // SAFETY: the views were checked in bounds above, `c` holds m*n values
         // with row stride n, and nothing else accesses `c` during the call.
@@ -263,9 +260,9 @@ unsafe fn gemm_ptr_with(
     }
     // Split the larger output dimension into two blocks per thread (so a
     // thread that starts late, or a busy core, only means fewer blocks for
-    // it), in multiples of the 16-wide AVX-512 micro-kernel. Each block is computed
-    // exactly as it would be alone (same k order for every element), so the
-    // result does not depend on the split or the number of threads.
+    // it), in multiples of 16. Each block is computed exactly as it would be
+    // alone (same k order for every element), so the result does not depend
+    // on the split or the number of threads.
     let c_ptr = SendPtr(c);
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };

@@ -50,6 +50,15 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
     })
 }
 
+/// ReLU's backward: `g` where `x` (ReLU's input, or its output: the sign is
+/// the same) is positive, else 0.
+pub(crate) fn relu_backward(g: &Tensor, x: &Tensor) -> Tensor {
+    Tensor::from_vec(
+        zip_map(g, x, |g, v| if v > 0.0 { g } else { 0.0 }),
+        g.shape(),
+    )
+}
+
 /// Call `f(out_index, a_index, b_index)` for every element of the broadcast
 /// shape `out`, given each operand's (broadcast) strides.
 fn for_each_broadcast(
@@ -301,12 +310,7 @@ impl Tensor {
             self.shape(),
             "relu",
             &[self],
-            move |g| {
-                vec![Some(Tensor::from_vec(
-                    zip_map(g, &x, |g, v| if v > 0.0 { g } else { 0.0 }),
-                    g.shape(),
-                ))]
-            },
+            move |g| vec![Some(relu_backward(g, &x))],
         )
     }
 

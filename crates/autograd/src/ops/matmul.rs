@@ -168,11 +168,7 @@ impl Tensor {
         let name = if relu { "linear_relu" } else { "linear" };
         out.with_node(name, &inputs, move |g| {
             let g = match y {
-                // ReLU's backward: the gradient where the output is positive.
-                Some(y) => Tensor::from_vec(
-                    super::elementwise::zip_map(g, &y, |g, y| if y > 0.0 { g } else { 0.0 }),
-                    g.shape(),
-                ),
+                Some(y) => super::elementwise::relu_backward(g, &y),
                 None => g.contiguous(),
             };
             let gs = g.read_storage();

@@ -9,7 +9,7 @@
 //! its strides and broadcast element by element. Of `C = A B` and
 //! `C^T = B^T A^T` the plan takes the one whose panel operand is cheaper to
 //! pack, which makes the small activation matrix the packed one and leaves
-//! the weight in place; a transposed result is written with scatter stores.
+//! the weight in place; a transposed result is transposed in registers.
 //!
 //! Every element of C is one chain of fused multiply-adds over `p = 0..k` in
 //! order, then `alpha * acc + beta * c`: the result does not depend on how
@@ -91,8 +91,9 @@ impl View {
     }
 }
 
-/// Estimated cycles of `bcast @ panel`, used only to pick the orientation:
-/// 12 per step of a micro-tile (24 FMAs), plus packing `panel` (a tenth of a
+/// Estimated cost of `bcast @ panel`, used only to pick the orientation:
+/// 12 per step of a micro-tile (set when tiles had 12 rows; the step's shapes
+/// still get the orientation measured faster), plus packing `panel` (a tenth of a
 /// cycle per value when its rows are contiguous, a third when it is
 /// transposed in registers), plus a third per value of a transposed result.
 fn cost(bcast: View, panel: View, transposed: bool) -> f64 {
@@ -318,9 +319,6 @@ impl Job {
     unsafe fn block(self, r0: usize, r1: usize, p0: usize, p1: usize) {
         let a = self.bcast;
         let k = self.k;
-        // When all the panels fit in L2 (the batch-64 shapes: 100-200 KB),
-        // keep a block of broadcast rows in L1 and stream the panels past it;
-        // else keep one panel in cache and stream the broadcast rows.
         let tile = |rb: usize, jp: usize| {
             let i = rb * MR;
             let rows = (a.rows - i).min(MR);
@@ -356,6 +354,9 @@ impl Job {
             // the panel holds k x NR values.
             unsafe { t.run(rows) }
         };
+        // When all the panels fit in L2 (the batch-64 shapes: 100-200 KB),
+        // keep a block of broadcast rows in L1 and stream the panels past it;
+        // else keep one panel in cache and stream the broadcast rows.
         if (p1 - p0) * k * NR * 4 <= PANELS_IN_L2 {
             for rb in r0..r1 {
                 for jp in p0..p1 {
@@ -491,17 +492,15 @@ impl Tile {
         self.store::<R>(acc);
     }
 
-    /// `c = alpha * acc + beta * c` for the tile's valid columns.
+    /// `c = alpha * acc + bias + beta * c`, then ReLU if asked, for the
+    /// tile's valid columns.
     ///
     /// # Safety
     /// As for `run`.
     #[target_feature(enable = "avx512f")]
     unsafe fn store<const R: usize>(&self, acc: [[__m512; 2]; R]) {
-        let masks = [lanes(self.cols), lanes(self.cols.saturating_sub(16))];
-        let alpha = _mm512_set1_ps(self.alpha);
-        let beta = _mm512_set1_ps(self.beta);
-        let read_c = self.beta != 0.0;
         if self.c_cs == 1 {
+            let masks = [lanes(self.cols), lanes(self.cols.saturating_sub(16))];
             let bias = if self.bias.is_null() {
                 [_mm512_setzero_ps(); 2]
             } else {
@@ -513,18 +512,8 @@ impl Tile {
                 for v in 0..2 {
                     // The second half may lie past C when the tile has <= 16
                     // columns; its mask is then empty and nothing is accessed.
-                    let (dst, mask) = (row.wrapping_add(16 * v), masks[v]);
-                    // alpha * acc + bias, rounded once after the product
-                    // (exactly as when the bias was C and beta 1).
-                    let mut x = _mm512_fmadd_ps(alpha, acc[v], bias[v]);
-                    if read_c {
-                        // SAFETY: masked to the tile's columns.
-                        x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, dst), x);
-                    }
-                    if self.relu {
-                        x = relu16(x);
-                    }
-                    _mm512_mask_storeu_ps(dst, mask, x);
+                    // SAFETY: masked to the tile's columns.
+                    self.write(acc[v], bias[v], row.wrapping_add(16 * v), masks[v]);
                 }
             }
         } else {
@@ -543,22 +532,35 @@ impl Tile {
                 for (r, acc) in acc.iter().enumerate() {
                     m[r] = acc[v];
                 }
-                let m = transpose16(m);
                 let valid = self.cols.saturating_sub(16 * v).min(16);
-                for (q, &x) in m.iter().enumerate().take(valid) {
+                for (q, &x) in transpose16(m).iter().enumerate().take(valid) {
                     let dst = self.c.offset((16 * v + q) as isize * self.c_cs);
-                    let mut x = _mm512_fmadd_ps(alpha, x, bias);
-                    if read_c {
-                        // SAFETY: R values of C's row, inside the tile.
-                        x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(row_mask, dst), x);
-                    }
-                    if self.relu {
-                        x = relu16(x);
-                    }
-                    _mm512_mask_storeu_ps(dst, row_mask, x);
+                    // SAFETY: R values of C's row, inside the tile.
+                    self.write(x, bias, dst, row_mask);
                 }
             }
         }
+    }
+
+    /// `alpha * acc + bias` (rounded once after the product, exactly as when
+    /// the bias was C and beta 1), `+ beta * c` when beta != 0 (C is not read
+    /// otherwise), then ReLU if asked: stored at `dst` in the lanes of `mask`.
+    ///
+    /// # Safety
+    /// The lanes of `mask` at `dst` are ours to read and write.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn write(&self, acc: __m512, bias: __m512, dst: *mut f32, mask: __mmask16) {
+        let mut x = _mm512_fmadd_ps(_mm512_set1_ps(self.alpha), acc, bias);
+        if self.beta != 0.0 {
+            // SAFETY: masked to our lanes (forwarded).
+            let old = _mm512_maskz_loadu_ps(mask, dst);
+            x = _mm512_fmadd_ps(_mm512_set1_ps(self.beta), old, x);
+        }
+        if self.relu {
+            x = relu16(x);
+        }
+        // SAFETY: masked to our lanes (forwarded).
+        _mm512_mask_storeu_ps(dst, mask, x);
     }
 }
 
