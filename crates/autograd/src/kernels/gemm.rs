@@ -290,6 +290,14 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`,
+    /// which is `Sync`, rather than the raw pointer field alone).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Block `[r0, r1) x [c0, c1)` of `c = alpha a b + beta c`, `c` row-major with `n` columns.
 ///
 /// # Safety
@@ -522,6 +530,9 @@ mod tests {
             (64, 512, 784, false, false),
             (512, 64, 784, true, false),
             (40, 300, 200, false, false),
+            // Panels too large to pack per thread (packed once, shared).
+            (300, 600, 300, false, false),
+            (20, 900, 400, true, true),
         ] {
             let (a, b, c0) = (values(m * k), values(k * n), values(m * n));
             let am = if a_t {

@@ -135,32 +135,34 @@ pub(super) unsafe fn gemm(
     } else {
         (b.t(), a.t(), 1, n as isize)
     };
+    let job = Job {
+        alpha,
+        beta,
+        bcast,
+        k: panel.rows,
+        panels: panel.cols.div_ceil(NR),
+        cols: panel.cols,
+        c: SendPtr(c),
+        c_rs,
+        c_cs,
+        bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
+        relu,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { job.run(panel, threads) };
+}
+
+/// Runs `f` with this thread's panel buffer, grown to hold `lines` lines.
+/// Every value a product reads is written by its packing first (zeros past
+/// the last column), so the buffer is filled only when it grows.
+fn with_packed<R>(lines: usize, f: impl FnOnce(SendPtr) -> R) -> R {
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
-        // Every value is written by the packing (zeros past the last column),
-        // so no fill unless the buffer grows.
-        let lines = panel.cols.div_ceil(NR) * panel.rows * (NR / 16);
         if packed.len() < lines {
             packed.resize(lines, Line([0.0; 16]));
         }
-        let packed = SendPtr(packed.as_mut_ptr().cast::<f32>());
-        let job = Job {
-            alpha,
-            beta,
-            bcast,
-            k: panel.rows,
-            panels: panel.cols.div_ceil(NR),
-            cols: panel.cols,
-            packed,
-            c: SendPtr(c),
-            c_rs,
-            c_cs,
-            bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
-            relu,
-        };
-        // SAFETY: forwarded from the caller; `packed` has room for every panel.
-        unsafe { job.run(panel, threads) };
-    });
+        f(SendPtr(packed.as_mut_ptr().cast::<f32>()))
+    })
 }
 
 /// Copies rows `p0..p1` of panel `jp` of `v` (k x n) into `dst`, which holds
@@ -236,7 +238,6 @@ struct Job {
     k: usize,
     panels: usize,
     cols: usize,
-    packed: SendPtr,
     c: SendPtr,
     c_rs: isize,
     c_cs: isize,
@@ -246,77 +247,96 @@ struct Job {
 }
 
 impl Job {
-    /// Where the panels go (a method, so that closures capture the whole
-    /// `Job`, which is `Sync`, rather than the raw pointer alone).
-    fn packed(&self) -> *mut f32 {
-        self.packed.0
-    }
-
-    /// Packs `panel` into `packed`, then multiplies.
+    /// Packs `panel` and multiplies, on up to `threads` threads.
     ///
     /// # Safety
-    /// As for `gemm`; `panel` is the operand packed, `packed` has room for
-    /// `panels` panels of `k x NR` values.
+    /// As for `gemm`; `panel` is the operand packed (`k x cols`).
     unsafe fn run(self, panel: View, threads: usize) {
         let rows = self.bcast.rows;
         if rows == 0 || self.cols == 0 {
             return;
         }
-        let flops = rows * self.cols * self.k;
+        let (k, panels) = (self.k, self.panels);
+        let lines = panels * k * (NR / 16);
         let row_blocks = rows.div_ceil(MR);
-        if threads == 1 || flops < PARALLEL_MIN_FLOPS {
-            // SAFETY: forwarded.
-            unsafe {
-                for jp in 0..self.panels {
-                    pack_rows(panel, self.packed.0, jp, 0, self.k);
-                }
-                self.block(0, row_blocks, 0, self.panels);
-            }
+        // SAFETY (of every `pack`): `packed` holds `lines` lines, room for
+        // every panel; each thread packs into its own buffer, or (shared
+        // panels) into disjoint rows of the caller's before anyone reads them.
+        let pack = |packed: SendPtr, jp: usize, p0: usize, p1: usize| unsafe {
+            pack_rows(panel, packed.get(), jp, p0, p1)
+        };
+        if threads == 1 || rows * self.cols * k < PARALLEL_MIN_FLOPS {
+            with_packed(lines, |packed| {
+                (0..panels).for_each(|jp| pack(packed, jp, 0, k));
+                // SAFETY: forwarded; the panels are packed.
+                unsafe { self.block(packed, 0, row_blocks, 0, panels) }
+            });
             return;
         }
-        // Packing, split too: each panel in slices of 16 rows or more, about
-        // one slice per thread in all.
-        let slices = threads.div_ceil(self.panels);
-        let slice = self.k.div_ceil(slices).next_multiple_of(16).max(16);
-        let per_panel = self.k.div_ceil(slice).max(1);
-        let pack_part = move |i: usize| {
-            let (jp, s) = (i / per_panel, i % per_panel);
-            let (p0, p1) = (s * slice, ((s + 1) * slice).min(self.k));
-            // SAFETY: the parts write disjoint rows of the panels; the caller
-            // waits for all of them before the products read the panels.
-            unsafe { pack_rows(panel, self.packed(), jp, p0, p1) };
-        };
-        super::super::pool::run_parts(self.panels * per_panel, threads, &pack_part);
-        // Then one part per thread along whichever of rows and panels has
-        // more blocks, sizes within one block of each other. One part each,
-        // not more: the first thread to claim (usually the caller) takes the
+        // One part per thread along whichever of rows and panels has more
+        // blocks, sizes within one block of each other. One part each, not
+        // more: the first thread to claim (usually the caller) takes the
         // first rows of every product of a step, and the SGD update splits
         // the same way, so each core keeps working on the same half of a
         // weight in its own L2. Measured, 2 threads: epochs 4% shorter than
         // with two parts per thread, 6% shorter than with four.
-        let by_rows = row_blocks >= self.panels;
-        let units = if by_rows { row_blocks } else { self.panels };
+        let by_rows = row_blocks >= panels;
+        let units = if by_rows { row_blocks } else { panels };
         let parts = units.min(threads);
-        let body = move |i: usize| {
-            let (u0, u1) = (i * units / parts, (i + 1) * units / parts);
-            // SAFETY: the parts cover disjoint blocks of C; the rest is
-            // forwarded from the caller, who waits for every part.
-            unsafe {
-                if by_rows {
-                    self.block(u0, u1, 0, self.panels)
-                } else {
-                    self.block(0, row_blocks, u0, u1)
-                }
-            }
-        };
-        super::super::pool::run_parts(parts, threads, &body);
+        let range = move |i: usize| (i * units / parts, (i + 1) * units / parts);
+        if !by_rows || lines * 64 <= PANELS_IN_L2 {
+            // Each part packs the panels it reads into its own thread's
+            // buffer: all of them (small: 100-200 KB for the batch-64 shapes)
+            // when split by rows. Packing them once, shared, made each core
+            // read the other's half from the other core's cache on every
+            // product: 10-15% slower at 2 threads.
+            let body = move |i: usize| {
+                let (u0, u1) = range(i);
+                let (p0, p1) = if by_rows { (0, panels) } else { (u0, u1) };
+                with_packed(lines, |packed| {
+                    (p0..p1).for_each(|jp| pack(packed, jp, 0, k));
+                    // SAFETY: the parts write disjoint blocks of C; the rest
+                    // is forwarded from the caller, who waits for every part.
+                    unsafe {
+                        if by_rows {
+                            self.block(packed, u0, u1, 0, panels)
+                        } else {
+                            self.block(packed, 0, row_blocks, u0, u1)
+                        }
+                    }
+                });
+            };
+            super::super::pool::run_parts(parts, threads, &body);
+            return;
+        }
+        // Large panels, split by rows: packed once into the caller's buffer,
+        // the packing split across threads (each panel in slices of 16 rows
+        // or more, about one slice per thread in all), then shared.
+        with_packed(lines, |packed| {
+            let slices = threads.div_ceil(panels);
+            let slice = k.div_ceil(slices).next_multiple_of(16).max(16);
+            let per_panel = k.div_ceil(slice).max(1);
+            let pack_part = move |i: usize| {
+                let (jp, s) = (i / per_panel, i % per_panel);
+                pack(packed, jp, s * slice, ((s + 1) * slice).min(k));
+            };
+            super::super::pool::run_parts(panels * per_panel, threads, &pack_part);
+            let body = move |i: usize| {
+                let (u0, u1) = range(i);
+                // SAFETY: as above; every panel was packed before this call.
+                unsafe { self.block(packed, u0, u1, 0, panels) }
+            };
+            super::super::pool::run_parts(parts, threads, &body);
+        });
     }
 
-    /// Row blocks `r0..r1` (of MR rows) times panels `p0..p1`.
+    /// Row blocks `r0..r1` (of MR rows) times panels `p0..p1`, packed in
+    /// `packed` (panel `jp` at `jp * k * NR`).
     ///
     /// # Safety
-    /// As for `run`; no one else writes this block of C meanwhile.
-    unsafe fn block(self, r0: usize, r1: usize, p0: usize, p1: usize) {
+    /// As for `run`; panels `p0..p1` are packed; no one else writes this
+    /// block of C meanwhile.
+    unsafe fn block(self, packed: SendPtr, r0: usize, r1: usize, p0: usize, p1: usize) {
         let a = self.bcast;
         let k = self.k;
         let tile = |rb: usize, jp: usize| {
@@ -329,7 +349,7 @@ impl Job {
                 a: a.ptr.offset(i as isize * a.rs),
                 a_rs: a.rs,
                 a_cs: a.cs,
-                b: self.packed.0.add(jp * k * NR),
+                b: packed.get().add(jp * k * NR),
                 alpha: self.alpha,
                 beta: self.beta,
                 c: self
