@@ -78,18 +78,21 @@ fn work(generation: u64, part: PartPtr, parts: usize) {
         {
             continue;
         }
-        // A panic here would leave the caller waiting forever: abort instead.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: the claim succeeded for this generation, so its caller
-            // is still inside `run_parts`, waiting for `done` to count this
-            // part before the closure goes out of scope.
-            unsafe { (*part.0)(next) }
-        }));
-        if ran.is_err() {
-            std::process::abort();
-        }
-        s.done.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: the claim succeeded for this generation, so its caller is
+        // still inside `run_parts`, waiting for `done` to count this part
+        // before the closure goes out of scope.
+        run_claimed(unsafe { &*part.0 }, next);
     }
+}
+
+/// Runs part `i`, claimed by this thread, and counts it done.
+fn run_claimed(part: &(dyn Fn(usize) + Sync), i: usize) {
+    // A panic here would leave the caller waiting forever: abort instead.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part(i)));
+    if ran.is_err() {
+        std::process::abort();
+    }
+    SHARED.done.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Runs `part(i)` for every `i` in `0..parts` and returns when all are done,
@@ -98,6 +101,9 @@ fn work(generation: u64, part: PartPtr, parts: usize) {
 /// parts run here. The parts must compute the same result wherever they run.
 /// `part` must not panic.
 pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usize) + Sync + 'a)) {
+    if parts == 0 {
+        return;
+    }
     let mut helpers = match HELPERS.try_lock() {
         Ok(h) => h,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
@@ -128,12 +134,16 @@ pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usiz
         let generation = (job.0 + 1) & 0xffff_ffff;
         *job = (generation, Some(erased), parts);
         s.done.store(0, Ordering::Release);
-        s.claim.store(generation << 32, Ordering::Release);
+        // Part 0 is the caller's: a helper that is already spinning would
+        // otherwise sometimes claim it first, and a product's (and the SGD
+        // update's) halves would change cores from one step to the next.
+        s.claim.store(generation << 32 | 1, Ordering::Release);
         generation
     };
     if *lock(&s.sleeping) > 0 {
         s.wake.notify_all();
     }
+    run_claimed(part, 0);
     work(generation, erased, parts);
     let waiting_since = Instant::now();
     while s.done.load(Ordering::Acquire) < parts {
