@@ -209,7 +209,7 @@ unsafe fn gemm_ptr_with(
     if m == 0 || n == 0 {
         return;
     }
-    let threads = rayon::current_num_threads();
+    let threads = super::pool::threads();
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 {
         // SAFETY: forwarded; the caller checked that the CPU has AVX-512F.

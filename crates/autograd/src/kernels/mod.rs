@@ -2,4 +2,4 @@
 
 pub mod gemm;
 pub mod parallel;
-mod pool;
+pub(crate) mod pool;

@@ -49,7 +49,7 @@ pub fn for_each_chunk_mut<const N: usize, F>(
             s.len()
         );
     }
-    let threads = rayon::current_num_threads();
+    let threads = super::pool::threads();
     let chunk = chunk_len(len, min_len, threads);
     if chunk >= len {
         f(0..len, slices);

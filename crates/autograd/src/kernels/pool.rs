@@ -11,6 +11,7 @@
 //! workers spinning for the same reason. The number of threads still comes
 //! from rayon's pool (`RAYON_NUM_THREADS`, `ferrograd --threads`).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
@@ -63,6 +64,55 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+thread_local! {
+    /// Whether this thread is running a part of a job (see `threads`).
+    static IN_PART: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Threads a job started here may use: rayon's count (`RAYON_NUM_THREADS`,
+/// `ferrograd --threads`), or 1 inside a part of another job, whose helpers
+/// are busy (a nested product then runs as one serial product, not as parts
+/// queued on this thread).
+pub(crate) fn threads() -> usize {
+    if IN_PART.with(Cell::get) {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// Runs `a` and `b`, at the same time on two threads when there are two,
+/// and returns both results. Neither may panic.
+pub(crate) fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    let threads = threads();
+    if threads == 1 {
+        return (a(), b());
+    }
+    // Each closure is taken (and its result left) by the thread that runs
+    // its part; the locks are never contended.
+    let tasks = (Mutex::new(Some(a)), Mutex::new(Some(b)));
+    let results = (Mutex::new(None), Mutex::new(None));
+    run_parts(2, threads, &|i| {
+        if i == 0 {
+            let a = lock(&tasks.0).take().expect("part 0 runs once");
+            *lock(&results.0) = Some(a());
+        } else {
+            let b = lock(&tasks.1).take().expect("part 1 runs once");
+            *lock(&results.1) = Some(b());
+        }
+    });
+    (done(results.0), done(results.1))
+}
+
+/// The result a part left.
+fn done<T>(result: Mutex<Option<T>>) -> T {
+    let result = result.into_inner().unwrap_or_else(|p| p.into_inner());
+    result.expect("every part ran")
+}
+
 /// Claims and runs parts of generation `generation` until none are left.
 fn work(generation: u64, part: PartPtr, parts: usize) {
     let s = &SHARED;
@@ -88,7 +138,9 @@ fn work(generation: u64, part: PartPtr, parts: usize) {
 /// Runs part `i`, claimed by this thread, and counts it done.
 fn run_claimed(part: &(dyn Fn(usize) + Sync), i: usize) {
     // A panic here would leave the caller waiting forever: abort instead.
+    let was_in_part = IN_PART.with(|p| p.replace(true));
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part(i)));
+    IN_PART.with(|p| p.set(was_in_part));
     if ran.is_err() {
         std::process::abort();
     }
@@ -188,6 +240,41 @@ fn helper_loop() {
         seen = generation;
         if let Some(part) = part {
             work(generation, part, parts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inside either closure (a part, or with one thread the caller itself)
+    /// a new job gets one thread and runs all its parts where it is.
+    #[test]
+    fn join_returns_both_results_and_nested_jobs_run_in_place() {
+        for n in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
+            let (a, b) = pool.install(|| {
+                join(
+                    || (threads(), (0..100).sum::<i32>()),
+                    || {
+                        let here = std::thread::current().id();
+                        let elsewhere = AtomicUsize::new(0);
+                        run_parts(4, threads(), &|_| {
+                            if std::thread::current().id() != here {
+                                elsewhere.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                        (threads(), elsewhere.into_inner())
+                    },
+                )
+            });
+            assert_eq!(a, (1, 4950), "{n} threads");
+            assert_eq!(b, (1, 0), "{n} threads");
+            assert_eq!(pool.install(threads), n, "outside a part");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and the fused `linear` layer op `x @ W^T + b`.
 
 use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, MatRef};
+use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
 use crate::Tensor;
 
@@ -182,14 +183,18 @@ impl Tensor {
                 offset: xs.layout().offset,
                 ..MatRef::row_major(&sx, rows, fan_in)
             };
-            // dx = g @ W  ([rows, out] @ [out, in])
-            let gx = xs
-                .requires_grad()
-                .then(|| Tensor::from_vec(gemm_new(gm, wm), xs.shape()));
-            // dW = g^T @ x  ([out, rows] @ [rows, in])
-            let gw = ws
-                .requires_grad()
-                .then(|| Tensor::from_vec(gemm_new(gm.t(), xm), &[fan_out, fan_in]));
+            // dx = g @ W  ([rows, out] @ [out, in]) and dW = g^T @ x
+            // ([out, rows] @ [rows, in]). Products too small to split across
+            // cores run side by side instead.
+            let (gx, gw) = match (xs.requires_grad(), ws.requires_grad()) {
+                (true, true) if rows * fan_in * fan_out < (1 << 19) => {
+                    let (gx, gw) = join(|| gemm_new(gm, wm), || gemm_new(gm.t(), xm));
+                    (Some(gx), Some(gw))
+                }
+                (x, w) => (x.then(|| gemm_new(gm, wm)), w.then(|| gemm_new(gm.t(), xm))),
+            };
+            let gx = gx.map(|v| Tensor::from_vec(v, xs.shape()));
+            let gw = gw.map(|v| Tensor::from_vec(v, &[fan_out, fan_in]));
             let mut grads = vec![gx, gw];
             if has_bias {
                 // db = column sums of g
