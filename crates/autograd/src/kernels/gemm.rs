@@ -174,6 +174,17 @@ enum Kernel {
     Portable,
 }
 
+/// Whether an `m x k @ k x n` product is split across threads (when there
+/// are several): smaller ones run on one thread, where they are faster.
+pub(crate) fn splits(m: usize, k: usize, n: usize) -> bool {
+    let min = match Kernel::detect() {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => avx512::PARALLEL_MIN_FLOPS,
+        Kernel::Portable => PARALLEL_MIN_FLOPS,
+    };
+    m * k * n >= min
+}
+
 impl Kernel {
     fn detect() -> Kernel {
         static KERNEL: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();

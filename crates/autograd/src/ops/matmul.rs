@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
-use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, MatRef};
+use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, splits, MatRef};
 use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
 use crate::Tensor;
@@ -187,7 +187,7 @@ impl Tensor {
             // ([out, rows] @ [rows, in]). Products too small to split across
             // cores run side by side instead.
             let (gx, gw) = match (xs.requires_grad(), ws.requires_grad()) {
-                (true, true) if rows * fan_in * fan_out < (1 << 19) => {
+                (true, true) if !splits(rows, fan_out, fan_in) => {
                     let (gx, gw) = join(|| gemm_new(gm, wm), || gemm_new(gm.t(), xm));
                     (Some(gx), Some(gw))
                 }

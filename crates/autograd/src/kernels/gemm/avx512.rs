@@ -27,7 +27,7 @@ const NR: usize = 32;
 
 /// Products smaller than this many multiply-adds run on one thread: the
 /// 10-class layer's (64 x 512 x 10) took 1.4-2x as long split in two.
-const PARALLEL_MIN_FLOPS: usize = 1 << 19;
+pub(super) const PARALLEL_MIN_FLOPS: usize = 1 << 19;
 
 /// Layouts of the broadcast operand, for `Tile::kernel_with`: rows contiguous
 /// (`a_cs == 1`), columns contiguous (`a_rs == 1`), or neither.
