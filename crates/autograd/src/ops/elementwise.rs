@@ -369,6 +369,30 @@ impl Tensor {
 mod tests {
     use crate::Tensor;
 
+    /// Maps long enough to be split across threads give the values of the
+    /// same maps done serially, element for element.
+    #[test]
+    fn split_maps_match_serial_ones() {
+        let n = 2 * super::PARALLEL_MIN_LEN + 17;
+        let x = Tensor::from_vec((0..n).map(|i| (i % 101) as f32 - 50.0).collect(), &[n]);
+        let g = Tensor::from_vec((0..n).map(|i| (i % 7) as f32 * 0.5).collect(), &[n]);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| (x.relu().to_vec(), super::relu_backward(&g, &x).to_vec()))
+        };
+        let (relu, backward) = run(2);
+        let want_relu: Vec<f32> = x.to_vec().iter().map(|&v| v.max(0.0)).collect();
+        let want_backward: Vec<f32> = (x.to_vec().iter().zip(g.to_vec()))
+            .map(|(&v, g)| if v > 0.0 { g } else { 0.0 })
+            .collect();
+        assert_eq!(relu, want_relu);
+        assert_eq!(backward, want_backward);
+        assert_eq!(run(1), (relu, backward));
+    }
+
     #[test]
     fn broadcasting_adds_rows_and_columns() {
         let a = Tensor::from_vec(vec![1., 2., 3., 4., 5., 6.], &[2, 3]);
