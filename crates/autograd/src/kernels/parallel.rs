@@ -67,6 +67,13 @@ pub fn for_each_chunk_mut<const N: usize, F>(
     super::pool::run_parts(parts, threads, &body);
 }
 
+/// Whether [`for_each_chunk_mut`] with these arguments splits the job (else
+/// it runs it here, in one piece): callers that would prepare differently for
+/// a split (a zero-filled output) ask first.
+pub fn splits(len: usize, min_len: usize) -> bool {
+    chunk_len(len, min_len, super::pool::threads()) < len
+}
+
 /// Elements per part: `len` (no split) or a multiple of [`ALIGN`].
 ///
 /// One part per thread: with four per thread (smaller parts, to even out a

@@ -3,7 +3,7 @@
 
 use crate::buffer::take;
 use crate::layout::{broadcast_shape, broadcast_strides};
-use crate::parallel::for_each_chunk_mut;
+use crate::parallel::{for_each_chunk_mut, splits};
 use crate::Tensor;
 
 // -------------------------------------------------------------------- kernels
@@ -19,7 +19,7 @@ const PARALLEL_MIN_LEN: usize = 1 << 16;
 pub(crate) fn map(t: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     t.with_data(|x| {
         let mut out = take(x.len());
-        if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
+        if !splits(x.len(), PARALLEL_MIN_LEN) {
             out.extend(x.iter().map(|&v| f(v)));
             return out;
         }
@@ -37,7 +37,7 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
     a.with_data(|x| {
         b.with_data(|y| {
             let mut out = take(x.len());
-            if x.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
+            if !splits(x.len(), PARALLEL_MIN_LEN) {
                 out.extend(x.iter().zip(y).map(|(&p, &q)| f(p, q)));
                 return out;
             }
