@@ -1,7 +1,7 @@
 //! `torch.optim.Adagrad`.
 
 use crate::error::{check_non_negative, OptimError};
-use crate::optimizer::{buffer, flag, Rule};
+use crate::optimizer::{buffer, decayed_grad, flag, Rule};
 
 /// `torch.optim.Adagrad`'s arguments, with its defaults.
 ///
@@ -110,10 +110,7 @@ impl Rule for AdagradConfig {
             eps,
         } = *step;
         for ((p, &g), s) in param.iter_mut().zip(grad).zip(sum.iter_mut()) {
-            let g = match weight_decay {
-                Some(wd) => sign * g + wd * *p,
-                None => sign * g,
-            };
+            let g = decayed_grad(sign, weight_decay, g, *p);
             *s += g * g;
             *p += neg_clr * g / (s.sqrt() + eps);
         }

@@ -1,7 +1,7 @@
 //! `torch.optim.Adam` and `torch.optim.AdamW` (Adam with decoupled weight decay).
 
 use crate::error::{check_non_negative, OptimError};
-use crate::optimizer::{buffer, flag, lerp, Rule};
+use crate::optimizer::{buffer, decayed_grad, flag, lerp, Rule};
 
 /// `torch.optim.Adam`'s arguments, with its defaults.
 ///
@@ -271,10 +271,7 @@ fn adam_update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [
     // The moments, then the parameter; the loop is written once per amsgrad
     // setting so that each version is a plain pass the compiler can vectorise.
     let moments = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
-        let mut g = sign * g;
-        if let Some(wd) = l2 {
-            g += wd * *p;
-        }
+        let g = decayed_grad(sign, l2, g, *p);
         if let Some(decay_factor) = decay {
             *p *= decay_factor;
         }

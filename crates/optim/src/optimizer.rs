@@ -495,6 +495,15 @@ fn parse_state_key(key: &str, num_params: usize) -> Option<(usize, &str)> {
     (i < num_params).then_some((i, name))
 }
 
+/// The gradient as the rules use it: `±grad` (`-` with `maximize`), plus the
+/// L2 penalty `weight_decay · param` when there is one (`sign` is ±1).
+pub(crate) fn decayed_grad(sign: f32, weight_decay: Option<f32>, grad: f32, param: f32) -> f32 {
+    match weight_decay {
+        Some(wd) => sign * grad + wd * param,
+        None => sign * grad,
+    }
+}
+
 /// PyTorch's `lerp` kernel: `start + weight * (end - start)`, computed from the
 /// nearer end for accuracy (`torch.lerp`, used by Adam's and RMSprop's averages).
 pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {

@@ -1,7 +1,7 @@
 //! `torch.optim.RMSprop`, plain or centered, with optional momentum.
 
 use crate::error::{check_non_negative, OptimError};
-use crate::optimizer::{buffer, flag, lerp, Rule};
+use crate::optimizer::{buffer, decayed_grad, flag, lerp, Rule};
 
 /// `torch.optim.RMSprop`'s arguments, with its defaults.
 ///
@@ -131,10 +131,7 @@ impl Rule for RmspropConfig {
         // The pieces of the update; one loop per (centered, momentum) setting so
         // that each is a plain pass the compiler can vectorise.
         let square = |p: f32, g: f32, v: &mut f32| {
-            let g = match weight_decay {
-                Some(wd) => sign * g + wd * p,
-                None => sign * g,
-            };
+            let g = decayed_grad(sign, weight_decay, g, p);
             *v = *v * alpha + keep * g * g;
             g
         };

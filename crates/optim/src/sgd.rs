@@ -2,7 +2,7 @@
 //! Nesterov momentum, weight decay and maximize.
 
 use crate::error::{check_non_negative, OptimError};
-use crate::optimizer::{buffer, flag, Rule};
+use crate::optimizer::{buffer, decayed_grad, flag, Rule};
 
 /// `torch.optim.SGD`'s arguments, with its defaults.
 ///
@@ -121,10 +121,7 @@ impl Rule for SgdConfig {
             nesterov,
             first,
         } = *step;
-        let direction = |p: f32, g: f32| match weight_decay {
-            Some(wd) => sign * g + wd * p,
-            None => sign * g,
-        };
+        let direction = |p: f32, g: f32| decayed_grad(sign, weight_decay, g, p);
         let Some(momentum) = momentum else {
             for (p, &g) in param.iter_mut().zip(grad) {
                 *p += neg_lr * direction(*p, g);
