@@ -1,5 +1,6 @@
-//! `torch.utils.data.DataLoader`: batches of `(inputs, targets)` built on a
-//! background thread, a bounded queue ahead of the training loop.
+//! `torch.utils.data.DataLoader`: batches of `(inputs, targets)`, built on a
+//! background thread a bounded queue ahead of the training loop when a core
+//! is free for it, else on the loop's own thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SendError, SyncSender, TrySendError};
@@ -43,7 +44,8 @@ pub struct DataLoader {
     /// when no seed was given.
     drawn_seed: OnceLock<u64>,
     epoch: AtomicU64,
-    prefetch: usize,
+    /// Batches the background thread prepares ahead; `None`: `iter` decides.
+    prefetch: Option<usize>,
 }
 
 impl DataLoader {
@@ -58,7 +60,7 @@ impl DataLoader {
             seed: None,
             drawn_seed: OnceLock::new(),
             epoch: AtomicU64::new(0),
-            prefetch: 2,
+            prefetch: None,
         }
     }
 
@@ -84,9 +86,14 @@ impl DataLoader {
         self
     }
 
-    /// How many batches the background thread prepares ahead (default 2, at least 1).
+    /// How many batches a background thread prepares ahead; 0 builds each
+    /// batch on the calling thread when it is asked for (PyTorch's
+    /// `num_workers=0`). By default 2 when a core is free for the thread
+    /// (fewer compute threads, `RAYON_NUM_THREADS`, than cores), else 0: a
+    /// thread sharing a core with the computation slows it down more than
+    /// building a batch costs (docs/decisions.md).
     pub fn prefetch(mut self, batches: usize) -> DataLoader {
-        self.prefetch = batches.max(1);
+        self.prefetch = Some(batches);
         self
     }
 
@@ -137,26 +144,39 @@ impl DataLoader {
         Generator::new(mix(seed, epoch)).permutation(n)
     }
 
-    /// One epoch of batches, prepared on a background thread. Uses the
-    /// current epoch and advances it. Dropping the iterator early stops the
-    /// thread.
+    /// One epoch of batches (see [`prefetch`](Self::prefetch) for where
+    /// they are built). Uses the current epoch and advances it. Dropping the
+    /// iterator early stops the background thread, if any.
     pub fn iter(&self) -> Batches {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
-        let order = self.order(epoch);
+        let mut order = self.order(epoch);
         let batches = self.len();
+        order.truncate(batches * self.batch_size); // drop_last
         let (dataset, batch_size) = (self.dataset.clone(), self.batch_size);
-        let (sender, receiver) = sync_channel(self.prefetch);
+        let shape = if dataset.is_empty() {
+            Vec::new()
+        } else {
+            dataset.sample_shape()
+        };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let spare_core = rayon::current_num_threads() < cores;
+        let prefetch = self.prefetch.unwrap_or(if spare_core { 2 } else { 0 });
+        if prefetch == 0 {
+            return Batches {
+                source: Source::Here {
+                    dataset,
+                    order,
+                    batch_size,
+                    shape,
+                },
+                remaining: batches,
+            };
+        }
+        let (sender, receiver) = sync_channel(prefetch);
         let worker = std::thread::Builder::new()
             .name("ferrograd-dataloader".into())
             .spawn(move || {
-                let shape = if dataset.is_empty() {
-                    Vec::new()
-                } else {
-                    dataset.sample_shape()
-                };
-                for indices in order.chunks(batch_size).take(batches) {
+                for indices in order.chunks(batch_size) {
                     // A send fails only when the iterator was dropped: stop quietly.
                     if send(&sender, collate(&*dataset, indices, &shape), spare_core).is_err() {
                         return;
@@ -165,8 +185,10 @@ impl DataLoader {
             })
             .expect("DataLoader: cannot spawn its background thread");
         Batches {
-            receiver: Some(receiver),
-            worker: Some(worker),
+            source: Source::Worker {
+                receiver: Some(receiver),
+                worker: Some(worker),
+            },
             remaining: batches,
         }
     }
@@ -251,29 +273,57 @@ fn mix(seed: u64, epoch: u64) -> u64 {
 
 /// The batches of one epoch, from [`DataLoader::iter`].
 pub struct Batches {
-    receiver: Option<Receiver<(Tensor, Tensor)>>,
-    worker: Option<JoinHandle<()>>,
+    source: Source,
     remaining: usize,
+}
+
+/// Where the batches come from.
+enum Source {
+    /// Built in `next`, on the caller's thread, from the epoch's sample order.
+    Here {
+        dataset: Arc<dyn Dataset>,
+        order: Vec<usize>,
+        batch_size: usize,
+        shape: Vec<usize>,
+    },
+    /// Built ahead by a background thread.
+    Worker {
+        receiver: Option<Receiver<(Tensor, Tensor)>>,
+        worker: Option<JoinHandle<()>>,
+    },
 }
 
 impl Iterator for Batches {
     type Item = (Tensor, Tensor);
 
     fn next(&mut self) -> Option<(Tensor, Tensor)> {
-        match self.receiver.as_ref()?.recv() {
-            Ok(batch) => {
+        match &mut self.source {
+            Source::Here {
+                dataset,
+                order,
+                batch_size,
+                shape,
+            } => {
+                let start = order.len().div_ceil(*batch_size) - self.remaining;
+                let indices = order.chunks(*batch_size).nth(start)?;
                 self.remaining -= 1;
-                Some(batch)
+                Some(collate(&**dataset, indices, shape))
             }
-            Err(_) => {
-                // The worker has finished. If it panicked (a dataset's `get`
-                // did), re-raise here rather than end the epoch short.
-                self.receiver = None;
-                if let Some(Err(panic)) = self.worker.take().map(JoinHandle::join) {
-                    std::panic::resume_unwind(panic);
+            Source::Worker { receiver, worker } => match receiver.as_ref()?.recv() {
+                Ok(batch) => {
+                    self.remaining -= 1;
+                    Some(batch)
                 }
-                None
-            }
+                Err(_) => {
+                    // The worker has finished. If it panicked (a dataset's `get`
+                    // did), re-raise here rather than end the epoch short.
+                    *receiver = None;
+                    if let Some(Err(panic)) = worker.take().map(JoinHandle::join) {
+                        std::panic::resume_unwind(panic);
+                    }
+                    None
+                }
+            },
         }
     }
 
@@ -286,11 +336,13 @@ impl ExactSizeIterator for Batches {}
 
 impl Drop for Batches {
     fn drop(&mut self) {
-        // Closing the channel first makes a worker blocked in `send` return,
-        // so the join below cannot hang.
-        self.receiver = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
+        if let Source::Worker { receiver, worker } = &mut self.source {
+            // Closing the channel first makes a worker blocked in `send`
+            // return, so the join below cannot hang.
+            *receiver = None;
+            if let Some(worker) = worker.take() {
+                let _ = worker.join();
+            }
         }
     }
 }
@@ -429,6 +481,31 @@ mod tests {
         assert_eq!(loader.iter().next().unwrap().1.to_vec(), vec![0.0]);
     }
 
+    /// Built on the calling thread or on a background thread, an epoch is
+    /// the same batches: shuffled, with and without the last partial batch.
+    #[test]
+    fn batches_are_the_same_wherever_they_are_built() {
+        for drop_last in [false, true] {
+            let epoch = |prefetch| {
+                let loader = DataLoader::new(counting(23), 5)
+                    .shuffle(true)
+                    .seed(4)
+                    .drop_last(drop_last)
+                    .prefetch(prefetch);
+                let batches: Vec<(Vec<f32>, Vec<f32>)> = loader
+                    .iter()
+                    .map(|(x, y)| (x.to_vec(), y.to_vec()))
+                    .collect();
+                assert_eq!(batches.len(), loader.len());
+                batches
+            };
+            let here = epoch(0);
+            assert_eq!(here.len(), if drop_last { 4 } else { 5 });
+            assert_eq!(here, epoch(1));
+            assert_eq!(here, epoch(3));
+        }
+    }
+
     struct Panicky;
     impl Dataset for Panicky {
         fn len(&self) -> usize {
@@ -442,8 +519,15 @@ mod tests {
 
     #[test]
     #[should_panic(expected = "sample 2 is broken")]
-    fn a_panic_in_the_dataset_reaches_the_training_loop() {
-        let loader = DataLoader::new(Panicky, 2);
+    fn a_panic_in_the_dataset_reaches_the_training_loop_from_a_worker() {
+        let loader = DataLoader::new(Panicky, 2).prefetch(1);
+        for _ in &loader {}
+    }
+
+    #[test]
+    #[should_panic(expected = "sample 2 is broken")]
+    fn a_panic_in_the_dataset_reaches_the_training_loop_from_here() {
+        let loader = DataLoader::new(Panicky, 2).prefetch(0);
         for _ in &loader {}
     }
 
