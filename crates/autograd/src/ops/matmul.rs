@@ -40,6 +40,43 @@ fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
     offsets
 }
 
+/// `g @ w` for a linear layer's input gradient (`g` is `[rows, out]`, `w`
+/// is `[out, in]`), as the sum of two products over halves of `out`,
+/// `g[:, ..h] @ w[..h] + g[:, h..] @ w[h..]`. With two threads, one half per
+/// core: each core then reads the rows of the weight that it multiplied in
+/// the forward and updates in the optimizer step, from its own cache. (Split
+/// by output columns, as other products are, each core read half of its
+/// rows from the other core: 2-thread epochs 2.4% longer.) Elsewhere the
+/// second half accumulates onto the first (beta = 1), each product split
+/// across the threads as usual. Either way each element is the same single
+/// rounding of the halves' sum, so results do not depend on the thread count.
+fn input_grad(g: MatRef, w: MatRef) -> Vec<f32> {
+    let h = g.cols / 2;
+    let g0 = MatRef { cols: h, ..g };
+    let w0 = MatRef { rows: h, ..w };
+    let g1 = MatRef {
+        cols: g.cols - h,
+        offset: g.offset + h * g.col_stride,
+        ..g
+    };
+    let w1 = MatRef {
+        rows: w.rows - h,
+        offset: w.offset + h * w.row_stride,
+        ..w
+    };
+    if h > 0 && crate::kernels::pool::threads() == 2 {
+        let (mut c, second) = join(|| gemm_new(g0, w0), || gemm_new(g1, w1));
+        let len = c.len();
+        crate::parallel::for_each_chunk_mut(len, 1 << 14, [&mut c[..]], |range, [c]| {
+            c.iter_mut().zip(&second[range]).for_each(|(c, s)| *c += s);
+        });
+        return c;
+    }
+    let mut c = gemm_new(g0, w0);
+    gemm(1.0, g1, w1, 1.0, &mut c);
+    c
+}
+
 impl Tensor {
     /// Matrix product. 2-D `[m,k] @ [k,n]`, or batched `[..., m, k] @ [..., k, n]`
     /// with the batch dims broadcast. Transposed operands are read through
@@ -191,7 +228,10 @@ impl Tensor {
                     let (gx, gw) = join(|| gemm_new(gm, wm), || gemm_new(gm.t(), xm));
                     (Some(gx), Some(gw))
                 }
-                (x, w) => (x.then(|| gemm_new(gm, wm)), w.then(|| gemm_new(gm.t(), xm))),
+                (x, w) => (
+                    x.then(|| input_grad(gm, wm)),
+                    w.then(|| gemm_new(gm.t(), xm)),
+                ),
             };
             let gx = gx.map(|v| Tensor::from_vec(v, xs.shape()));
             let gw = gw.map(|v| Tensor::from_vec(v, &[fan_out, fan_in]));
@@ -206,5 +246,60 @@ impl Tensor {
             }
             grads
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Generator, Tensor};
+
+    /// A layer large enough for its products to be split: the gradients are
+    /// those of an f64 computation, and the same bits on 1, 2 and 3 threads.
+    #[test]
+    fn linear_gradients_match_f64_and_do_not_depend_on_the_thread_count() {
+        let (rows, fan_in, fan_out) = (64, 300, 513);
+        let grads = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut g = Generator::new(5);
+            let x = Tensor::rand_uniform(&[rows, fan_in], -1.0, 1.0, &mut g).requires_grad_(true);
+            let w =
+                Tensor::rand_uniform(&[fan_out, fan_in], -1.0, 1.0, &mut g).requires_grad_(true);
+            let up = Tensor::rand_uniform(&[rows, fan_out], -1.0, 1.0, &mut g);
+            pool.install(|| {
+                let y = x.linear(&w, None);
+                y.mul(&up).sum().backward().unwrap();
+            });
+            let bits = |t: &Tensor| -> Vec<u32> {
+                t.grad()
+                    .unwrap()
+                    .to_vec()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            };
+            (bits(&x), bits(&w), w.to_vec(), up.to_vec())
+        };
+        let (gx, gw, w, up) = grads(1);
+        for threads in [2, 3] {
+            let (gx2, gw2, _, _) = grads(threads);
+            assert!(gx == gx2, "input gradient differs on {threads} threads");
+            assert!(gw == gw2, "weight gradient differs on {threads} threads");
+        }
+        // dx = up @ w, in f64.
+        for i in 0..rows {
+            for j in 0..fan_in {
+                let want: f64 = (0..fan_out)
+                    .map(|o| up[i * fan_out + o] as f64 * w[o * fan_in + j] as f64)
+                    .sum();
+                let got = f32::from_bits(gx[i * fan_in + j]) as f64;
+                assert!(
+                    (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "dx[{i},{j}] {got} vs {want}"
+                );
+            }
+        }
     }
 }
