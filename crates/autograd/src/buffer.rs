@@ -8,6 +8,7 @@
 //! So a tensor's storage gives its buffer back here when the last view of it
 //! goes, and the kernels that make new values take a buffer from here first
 //! (PyTorch's caching allocator does the same for the same reason).
+//! [`take`] is public for code outside the crate that builds tensors each step.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
@@ -22,9 +23,19 @@ const MAX_POOLED: usize = 1 << 22;
 /// Free buffers, and the values they can hold in all.
 static POOL: Mutex<(Vec<Vec<f32>>, usize)> = Mutex::new((Vec::new(), 0));
 
-/// An empty vector with room for `len` values: a pooled buffer if one fits
-/// (at most twice as large as needed), else a new allocation.
-pub(crate) fn take(len: usize) -> Vec<f32> {
+/// An empty vector with room for `len` values: a buffer given back by a
+/// dropped tensor if one fits (at most twice as large as needed), else a new
+/// allocation. For values that will become a tensor each step, such as the
+/// DataLoader's batches: a new allocation of that size each time comes back
+/// from the kernel with its pages unmapped and cold.
+///
+/// ```
+/// let mut v = autograd::buffer::take(1 << 16);
+/// v.extend((0..1 << 16).map(|i| i as f32));
+/// let t = autograd::Tensor::from_vec(v, &[256, 256]);
+/// drop(t); // its buffer goes back for the next `take`
+/// ```
+pub fn take(len: usize) -> Vec<f32> {
     if len >= MIN_LEN {
         let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
         let (free, pooled) = &mut *pool;

@@ -23,7 +23,7 @@
 //! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]); // relu was off
 //! ```
 
-mod buffer;
+pub mod buffer;
 pub mod gradcheck;
 pub mod kernels;
 mod layout;

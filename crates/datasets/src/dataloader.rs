@@ -232,7 +232,8 @@ fn send<T>(sender: &SyncSender<T>, batch: T, spare_core: bool) -> Result<(), Sen
 /// Stack the samples at `indices` into `(inputs [B, ...shape], targets [B])`.
 fn collate(dataset: &dyn Dataset, indices: &[usize], shape: &[usize]) -> (Tensor, Tensor) {
     let sample: usize = shape.iter().product();
-    let mut inputs = Vec::with_capacity(indices.len() * sample);
+    // A buffer that an earlier batch (or any dropped tensor) gave back.
+    let mut inputs = autograd::buffer::take(indices.len() * sample);
     let targets: Vec<f32> = indices
         .iter()
         .map(|&i| {
