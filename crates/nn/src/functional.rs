@@ -107,6 +107,16 @@ pub fn cross_entropy(
     );
     with_batch_dim(input, target, reduction, |input, target| {
         let classes = input.shape()[1];
+        if let Some(loss) = fused(
+            input,
+            target,
+            weight,
+            ignore_index,
+            reduction,
+            label_smoothing,
+        ) {
+            return loss;
+        }
         let logp = input.log_softmax(1);
         let weight_bc = weight.map(|w| class_weight("cross_entropy", w, input));
         let eps = label_smoothing;
@@ -132,6 +142,8 @@ pub fn cross_entropy(
             return reduce(per_sample, reduction, count);
         }
         let picked = pick_targets("cross_entropy", &logp, target, weight, ignore_index);
+        // (The common case, class indices with no weight, smoothing or
+        // ignored target, is `fused` above: the same values, one op.)
         let nll = reduce(picked.losses, reduction, picked.total_weight);
         if eps == 0.0 {
             return nll;
@@ -146,6 +158,36 @@ pub fn cross_entropy(
         nll.mul_scalar(1.0 - eps)
             .add(&smooth.mul_scalar(eps / classes as f32))
     })
+}
+
+/// `cross_entropy` as one op (`Tensor::log_softmax_nll`) for `[N, C]`
+/// logits and `[N]` class indices, none ignored, with no class weight or
+/// label smoothing and a mean or sum: the same values and gradients as the
+/// general path below, bit for bit (tested), without its five nodes. `None`
+/// for every other case.
+fn fused(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    ignore_index: i64,
+    reduction: Reduction,
+    label_smoothing: f32,
+) -> Option<Tensor> {
+    let plain = input.dims() == 2
+        && target.shape() == [input.shape()[0]]
+        && weight.is_none()
+        && label_smoothing == 0.0
+        && reduction != Reduction::None;
+    if !plain {
+        return None;
+    }
+    let classes = target_classes("cross_entropy", target, input.shape()[1], ignore_index);
+    let classes: Vec<usize> = classes.into_iter().collect::<Option<_>>()?;
+    let divisor = match reduction {
+        Reduction::Mean => classes.len() as f32,
+        _ => 1.0,
+    };
+    Some(input.log_softmax_nll(&classes, divisor))
 }
 
 /// Mean squared error `(input - target)^2` (`F.mse_loss`).
@@ -214,6 +256,34 @@ struct Picked {
     neg_valid: Tensor,
 }
 
+/// Per target: its class, or None where it equals `ignore_index`.
+///
+/// # Panics
+/// On a target that is neither a class index in `[0, classes)` nor ignored.
+fn target_classes(
+    op: &str,
+    target: &Tensor,
+    classes: usize,
+    ignore_index: i64,
+) -> Vec<Option<usize>> {
+    target.with_data(|t| {
+        t.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if v == ignore_index as f32 {
+                    return None;
+                }
+                assert!(
+                    v.fract() == 0.0 && v >= 0.0 && (v as usize) < classes,
+                    "{op}: target {v} at index {i} is not a class index in [0, {classes}) \
+                     nor ignore_index ({ignore_index})"
+                );
+                Some(v as usize)
+            })
+            .collect()
+    })
+}
+
 fn pick_targets(
     op: &str,
     logp: &Tensor,
@@ -236,23 +306,7 @@ fn pick_targets(
         Some(w) => class_weight(op, w, logp).to_vec(),
         None => vec![1.0; classes],
     };
-    // Per target: its class, or None where ignored.
-    let picks: Vec<Option<usize>> = target.with_data(|t| {
-        t.iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if v == ignore_index as f32 {
-                    return None;
-                }
-                assert!(
-                    v.fract() == 0.0 && v >= 0.0 && (v as usize) < classes,
-                    "{op}: target {v} at index {i} is not a class index in [0, {classes}) \
-                     nor ignore_index ({ignore_index})"
-                );
-                Some(v as usize)
-            })
-            .collect()
-    });
+    let picks = target_classes(op, target, classes, ignore_index);
     // gather needs an index of logp's rank: [N, 1, d…]; ignored rows pick class 0.
     let index: Vec<f32> = picks.iter().map(|p| p.unwrap_or(0) as f32).collect();
     let index = Tensor::from_vec(index, target.shape()).unsqueeze(1);
