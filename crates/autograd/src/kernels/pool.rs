@@ -156,6 +156,12 @@ pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usiz
     if parts == 0 {
         return;
     }
+    if threads <= 1 {
+        // Not published: helpers started by an earlier job with more
+        // threads would otherwise claim parts of a one-thread job.
+        (0..parts).for_each(part);
+        return;
+    }
     let mut helpers = match HELPERS.try_lock() {
         Ok(h) => h,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
