@@ -40,6 +40,46 @@ fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
     offsets
 }
 
+/// Sums of the columns of a row-major buffer with rows of `cols` values, adding
+/// the rows in order.
+fn column_sums(g: &[f32], cols: usize) -> Vec<f32> {
+    let mut d = vec![0.0f32; cols];
+    for row in g.chunks(cols.max(1)) {
+        d.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+    }
+    d
+}
+
+/// ReLU's backward (`g` where the output `y` is positive, else 0), and with
+/// `sums` the column sums of the result (as `column_sums`), in one pass.
+fn relu_backward_colsum(
+    g: &Tensor,
+    y: &Tensor,
+    cols: usize,
+    sums: bool,
+) -> (Tensor, Option<Vec<f32>>) {
+    let (g, y) = (g.contiguous(), y.contiguous());
+    let mut d = vec![0.0f32; if sums { cols } else { 0 }];
+    let out = g.with_data(|g| {
+        y.with_data(|y| {
+            let mut out = crate::buffer::take(g.len());
+            for (g, y) in g.chunks(cols.max(1)).zip(y.chunks(cols.max(1))) {
+                let start = out.len();
+                out.extend(
+                    g.iter()
+                        .zip(y)
+                        .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }),
+                );
+                if sums {
+                    d.iter_mut().zip(&out[start..]).for_each(|(d, v)| *d += v);
+                }
+            }
+            out
+        })
+    });
+    (Tensor::from_vec(out, g.shape()), sums.then_some(d))
+}
+
 /// `g @ w` for a linear layer's input gradient (`g` is `[rows, out]`, `w`
 /// is `[out, in]`), as the sum of two products over halves of `out`,
 /// `g[:, ..h] @ w[..h] + g[:, h..] @ w[h..]`. With two threads, one half per
@@ -205,9 +245,18 @@ impl Tensor {
         let y = relu.then(|| out.clone());
         let name = if relu { "linear_relu" } else { "linear" };
         out.with_node(name, &inputs, move |g| {
-            let g = match y {
-                Some(y) => super::elementwise::relu_backward(g, &y),
-                None => g.contiguous(),
+            // The incoming gradient through the ReLU (if any), and the bias
+            // gradient (column sums, row after row), in one pass.
+            let (g, db) = match y {
+                Some(y) => {
+                    let (g, db) = relu_backward_colsum(g, &y, fan_out, has_bias);
+                    (g, db)
+                }
+                None => {
+                    let g = g.contiguous();
+                    let db = has_bias.then(|| g.with_data(|g| column_sums(g, fan_out)));
+                    (g, db)
+                }
             };
             let gs = g.read_storage();
             let gm = MatRef {
@@ -236,12 +285,7 @@ impl Tensor {
             let gx = gx.map(|v| Tensor::from_vec(v, xs.shape()));
             let gw = gw.map(|v| Tensor::from_vec(v, &[fan_out, fan_in]));
             let mut grads = vec![gx, gw];
-            if has_bias {
-                // db = column sums of g
-                let mut d = vec![0.0f32; fan_out];
-                for row in gs[gm.offset..gm.offset + rows * fan_out].chunks(fan_out.max(1)) {
-                    d.iter_mut().zip(row).for_each(|(d, g)| *d += g);
-                }
+            if let Some(d) = db {
                 grads.push(Some(Tensor::from_vec(d, &[fan_out])));
             }
             grads
