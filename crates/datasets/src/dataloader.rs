@@ -305,8 +305,8 @@ impl Iterator for Batches {
                 batch_size,
                 shape,
             } => {
-                let start = order.len().div_ceil(*batch_size) - self.remaining;
-                let indices = order.chunks(*batch_size).nth(start)?;
+                let batch = order.len().div_ceil(*batch_size) - self.remaining;
+                let indices = order.chunks(*batch_size).nth(batch)?;
                 self.remaining -= 1;
                 Some(collate(&**dataset, indices, shape))
             }

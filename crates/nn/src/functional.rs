@@ -142,8 +142,6 @@ pub fn cross_entropy(
             return reduce(per_sample, reduction, count);
         }
         let picked = pick_targets("cross_entropy", &logp, target, weight, ignore_index);
-        // (The common case, class indices with no weight, smoothing or
-        // ignored target, is `fused` above: the same values, one op.)
         let nll = reduce(picked.losses, reduction, picked.total_weight);
         if eps == 0.0 {
             return nll;
@@ -181,13 +179,16 @@ fn fused(
     if !plain {
         return None;
     }
-    let classes = target_classes("cross_entropy", target, input.shape()[1], ignore_index);
-    let classes: Vec<usize> = classes.into_iter().collect::<Option<_>>()?;
+    // None (the general path) if any target is ignored.
+    let targets: Vec<usize> =
+        target_classes("cross_entropy", target, input.shape()[1], ignore_index)
+            .into_iter()
+            .collect::<Option<_>>()?;
     let divisor = match reduction {
-        Reduction::Mean => classes.len() as f32,
+        Reduction::Mean => targets.len() as f32,
         _ => 1.0,
     };
-    Some(input.log_softmax_nll(&classes, divisor))
+    Some(input.log_softmax_nll(&targets, divisor))
 }
 
 /// Mean squared error `(input - target)^2` (`F.mse_loss`).

@@ -58,7 +58,6 @@ fn relu_backward_colsum(
     cols: usize,
     sums: bool,
 ) -> (Tensor, Option<Vec<f32>>) {
-    let (g, y) = (g.contiguous(), y.contiguous());
     let mut d = vec![0.0f32; if sums { cols } else { 0 }];
     let out = g.with_data(|g| {
         y.with_data(|y| {
@@ -248,10 +247,7 @@ impl Tensor {
             // The incoming gradient through the ReLU (if any), and the bias
             // gradient (column sums, row after row), in one pass.
             let (g, db) = match y {
-                Some(y) => {
-                    let (g, db) = relu_backward_colsum(g, &y, fan_out, has_bias);
-                    (g, db)
-                }
+                Some(y) => relu_backward_colsum(g, &y, fan_out, has_bias),
                 None => {
                     let g = g.contiguous();
                     let db = has_bias.then(|| g.with_data(|g| column_sums(g, fan_out)));
