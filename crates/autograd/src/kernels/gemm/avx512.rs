@@ -194,6 +194,21 @@ unsafe fn pack_rows(v: View, dst: *mut f32, jp: usize, p0: usize, p1: usize) {
             // Columns are contiguous (a transposed row-major matrix):
             // load 16 columns of 16 values and transpose them in registers.
             let mut p = p0;
+            if cols == 16 {
+                // Whole 16 x 16 blocks (all but the edges): no masks or
+                // branches, so the block stays in registers.
+                while p + 16 <= p1 {
+                    let block: [__m512; 16] = std::array::from_fn(|q| {
+                        // SAFETY: column first+q, rows p..p+16 are in the view.
+                        _mm512_loadu_ps(v.ptr.offset((first + q) as isize * v.cs + p as isize))
+                    });
+                    let rows = transpose16(block);
+                    for (dp, row) in rows.into_iter().enumerate() {
+                        _mm512_store_ps(half.add((p + dp) * NR), row);
+                    }
+                    p += 16;
+                }
+            }
             while p < p1 {
                 let rows = (p1 - p).min(16);
                 let mask = lanes(rows);
