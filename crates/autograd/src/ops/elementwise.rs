@@ -56,10 +56,16 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
 /// ReLU's backward: `g` where `x` (ReLU's input, or its output: the sign is
 /// the same) is positive, else 0.
 pub(crate) fn relu_backward(g: &Tensor, x: &Tensor) -> Tensor {
-    Tensor::from_vec(
-        zip_map(g, x, |g, v| if v > 0.0 { g } else { 0.0 }),
-        g.shape(),
-    )
+    Tensor::from_vec(zip_map(g, x, relu_grad), g.shape())
+}
+
+/// ReLU's backward for one value: the gradient `g` where `x` is positive, else 0.
+pub(crate) fn relu_grad(g: f32, x: f32) -> f32 {
+    if x > 0.0 {
+        g
+    } else {
+        0.0
+    }
 }
 
 /// Call `f(out_index, a_index, b_index)` for every element of the broadcast

@@ -4,6 +4,7 @@
 use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, splits, MatRef};
 use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
+use crate::ops::elementwise::relu_grad;
 use crate::Tensor;
 
 /// The matrix `batch_offset` of a tensor's last two dims, read through its strides.
@@ -50,7 +51,7 @@ fn column_sums(g: &[f32], cols: usize) -> Vec<f32> {
     d
 }
 
-/// ReLU's backward (`g` where the output `y` is positive, else 0), and with
+/// ReLU's backward (`relu_grad` of each value against the output `y`), and with
 /// `sums` the column sums of the result (as `column_sums`), in one pass.
 fn relu_backward_colsum(
     g: &Tensor,
@@ -64,11 +65,7 @@ fn relu_backward_colsum(
             let mut out = crate::buffer::take(g.len());
             for (g, y) in g.chunks(cols.max(1)).zip(y.chunks(cols.max(1))) {
                 let start = out.len();
-                out.extend(
-                    g.iter()
-                        .zip(y)
-                        .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }),
-                );
+                out.extend(g.iter().zip(y).map(|(&g, &y)| relu_grad(g, y)));
                 if sums {
                     d.iter_mut().zip(&out[start..]).for_each(|(d, v)| *d += v);
                 }

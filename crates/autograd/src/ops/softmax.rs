@@ -94,9 +94,8 @@ impl Tensor {
         if let Some(t) = targets.iter().find(|&&t| t >= classes) {
             panic!("log_softmax_nll: target {t} is out of range for {classes} classes");
         }
-        let x = self.contiguous();
         // Each row's log-sum-exp, and the sum of the picked -logp in f64 (as `sum` does).
-        let (lse, total) = x.with_data(|x| {
+        let (lse, total) = self.with_data(|x| {
             let lse: Vec<f32> = x
                 .chunks(classes.max(1))
                 .map(|row| log_sum_exp(&|j| row[j], classes))
@@ -110,8 +109,8 @@ impl Tensor {
         });
         let loss = total as f32 / divisor;
         let targets = targets.to_vec();
-        let input = x.clone();
-        Tensor::from_op(vec![loss], &[], "log_softmax_nll", &[&x], move |g| {
+        let input = self.clone();
+        Tensor::from_op(vec![loss], &[], "log_softmax_nll", &[self], move |g| {
             // Through div_scalar, sum and the negation: each row's picked
             // logp gets s; log_softmax's rule then gives
             // dx = g_row - exp(logp) * sum(g_row), with g_row = s at the target.
@@ -188,6 +187,18 @@ mod tests {
                 bits(&x.grad().unwrap()),
                 bits(&y.grad().unwrap()),
                 "divisor {divisor}"
+            );
+
+            // A transposed (non-contiguous) view of the same logits: same loss and gradient.
+            let t = Tensor::from_vec(logits.transpose(0, 1).contiguous().to_vec(), &[c, n])
+                .requires_grad_(true);
+            let viewed = t.transpose(0, 1).log_softmax_nll(&targets, divisor);
+            viewed.mul_scalar(3.0).backward().unwrap();
+            assert_eq!(bits(&viewed), bits(&fused), "divisor {divisor}, view");
+            assert_eq!(
+                bits(&t.grad().unwrap().transpose(0, 1).contiguous()),
+                bits(&x.grad().unwrap()),
+                "divisor {divisor}, view"
             );
         }
     }
