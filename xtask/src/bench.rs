@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--vs-pytorch] [--epochs N] [--data-dir DIR] [--no-criterion]`:
+//! `cargo xtask bench [--vs-pytorch] [--epochs N] [--rounds N] [--data-dir DIR] [--no-criterion]`:
 //! times the tutorial's workload and writes the table into docs/benchmarks.md.
 //!
 //! What runs (all release builds):
@@ -6,6 +6,10 @@
 //!   (`RAYON_NUM_THREADS`): train and test seconds of each epoch, and a 1024^3
 //!   sgemm through the same GEMM wrapper as the layers, with our AVX-512 kernel
 //!   and with matrixmultiply (`FERROGRAD_GEMM`): the faster is the machine's sgemm;
+//!   in `--rounds` rounds, each of which runs ours and then PyTorch's epochs at
+//!   each thread count, back to back, so that a ratio compares runs made
+//!   seconds apart (these machines' speed drifts by 30% over minutes); the
+//!   ratios shown are medians of the rounds' ratios;
 //! - a full `ferrograd train` under `/usr/bin/time -v` for its peak RSS;
 //! - the criterion benches: GEMM shapes (`autograd/benches/gemm.rs`), one
 //!   training step and the SGD step (`optim/benches/step.rs`), a DataLoader
@@ -32,6 +36,7 @@ const LAYERS: [(usize, usize); 3] = [(784, 512), (512, 512), (512, 10)];
 struct Options {
     vs_pytorch: bool,
     epochs: usize,
+    rounds: usize,
     data_dir: PathBuf,
     criterion: bool,
 }
@@ -40,6 +45,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         vs_pytorch: false,
         epochs: 3,
+        rounds: 3,
         data_dir: PathBuf::from("data"),
         criterion: true,
     };
@@ -55,6 +61,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .filter(|&e| e >= 1)
                     .ok_or("--epochs needs a number >= 1")?
             }
+            "--rounds" => {
+                o.rounds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&r| r >= 1)
+                    .ok_or("--rounds needs a number >= 1")?
+            }
             "--data-dir" => o.data_dir = it.next().ok_or("--data-dir needs a directory")?.into(),
             other => return Err(format!("unknown flag '{other}'")),
         }
@@ -62,23 +75,45 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-pub const USAGE: &str = "usage: cargo xtask bench [--vs-pytorch] [--epochs N] [--data-dir DIR] [--no-criterion]
+pub const USAGE: &str = "usage: cargo xtask bench [--vs-pytorch] [--epochs N] [--rounds N] [--data-dir DIR] [--no-criterion]
   --vs-pytorch    also run the workload in PyTorch ($FERROGRAD_PYTHON or python3), if torch is installed
   --epochs N      epochs per timing run; the table shows medians (default 3)
+  --rounds N      timing runs of each (ours, then PyTorch's, at each thread count); ratios are the
+                  medians of the rounds' ratios (default 3; PyTorch's tutorial pipeline runs in round 1 only)
   --data-dir DIR  where FashionMNIST is or goes (default: data, as ferrograd train)
   --no-criterion  skip the criterion micro-benchmarks";
 
-/// One timed run of the tutorial workload at one thread count.
+/// The timed runs of the tutorial workload at one thread count, by one
+/// framework in one pipeline.
 #[derive(Default)]
 struct EpochRun {
+    /// Every epoch of every round.
     train: Vec<f64>,
     test: Vec<f64>,
+    /// The median training epoch of each round, by round (`None`: not run then).
+    rounds: Vec<Option<f64>>,
     sgemm_gflops: Option<f64>,
     /// The same square product with `FERROGRAD_GEMM=matrixmultiply`.
     sgemm_mm_gflops: Option<f64>,
 }
 
 impl EpochRun {
+    /// Adds `run`, one process's epochs, as round `round`.
+    fn add_round(&mut self, round: usize, run: EpochRun) {
+        if self.rounds.len() <= round {
+            self.rounds.resize(round + 1, None);
+        }
+        self.rounds[round] = median(&run.train);
+        self.train.extend(run.train);
+        self.test.extend(run.test);
+        let best = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.sgemm_gflops = best(self.sgemm_gflops, run.sgemm_gflops);
+        self.sgemm_mm_gflops = best(self.sgemm_mm_gflops, run.sgemm_mm_gflops);
+    }
+
     /// The machine's sgemm throughput: the faster of the two kernels.
     fn sgemm_best(&self) -> Option<f64> {
         match (self.sgemm_gflops, self.sgemm_mm_gflops) {
@@ -136,28 +171,84 @@ fn bench(o: &Options) -> Result<(), String> {
     }
     let data_dir = root.join(&o.data_dir);
 
-    let mut ours = BTreeMap::new();
+    let data = data_dir.to_str().ok_or("data dir is not UTF-8")?;
+    let epochs = o.epochs.to_string();
+    let mut torch_note = String::new();
+    let mut python = None;
+    if o.vs_pytorch {
+        let py = std::env::var("FERROGRAD_PYTHON").unwrap_or_else(|_| "python3".into());
+        match probe_torch(&py) {
+            Err(why) => {
+                torch_note = format!("PyTorch comparison skipped: {why}.");
+                println!("{torch_note}");
+            }
+            Ok((version, has_torchvision)) => {
+                torch_note = format!("PyTorch {version} via `{py}`.");
+                if !has_torchvision {
+                    torch_note.push_str(
+                        " torchvision is not installed: the tutorial pipeline was skipped.",
+                    );
+                }
+                python = Some((py, has_torchvision));
+            }
+        }
+    }
+    let script = root.join("xtask/bench/pytorch_tutorial.py");
+    let mut ours: BTreeMap<usize, EpochRun> = BTreeMap::new();
+    let mut torch: BTreeMap<(&str, usize), EpochRun> = BTreeMap::new();
+    for round in 0..o.rounds {
+        for &t in &threads {
+            let threads_env = ("RAYON_NUM_THREADS", t.to_string());
+            let r = format!("round {}/{}", round + 1, o.rounds);
+            step(&format!("{r}: tutorial epochs, {t} thread(s)"));
+            let out = tutorial_epoch(
+                &root,
+                &["--data-dir", data, "--epochs", &epochs],
+                std::slice::from_ref(&threads_env),
+            )?;
+            ours.entry(t)
+                .or_default()
+                .add_round(round, parse_epochs(&out));
+            let Some((python, has_torchvision)) = &python else {
+                continue;
+            };
+            for mode in ["preloaded", "tutorial"] {
+                // The tutorial's own pipeline is 4x slower than ours, far from
+                // its bound: one round of it is enough.
+                if mode == "tutorial" && (!has_torchvision || round > 0) {
+                    continue;
+                }
+                step(&format!("{r}: PyTorch, {mode}, {t} thread(s)"));
+                let out = Command::new(python)
+                    .arg(&script)
+                    .args(["--mode", mode, "--threads", &t.to_string()])
+                    .args(["--epochs", &epochs])
+                    .arg("--data-dir")
+                    .arg(&data_dir)
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .map_err(|e| format!("running {python}: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!("{} failed", script.display()));
+                }
+                let run = parse_epochs(&String::from_utf8_lossy(&out.stdout));
+                torch.entry((mode, t)).or_default().add_round(round, run);
+            }
+        }
+    }
     for &t in &threads {
-        step(&format!("tutorial epochs, {t} thread(s)"));
-        let threads_env = ("RAYON_NUM_THREADS", t.to_string());
-        let data = data_dir.to_str().ok_or("data dir is not UTF-8")?;
-        let epochs = o.epochs.to_string();
-        let out = tutorial_epoch(
-            &root,
-            &["--data-dir", data, "--epochs", &epochs],
-            std::slice::from_ref(&threads_env),
-        )?;
-        let mut run = parse_epochs(&out);
+        step(&format!("sgemm with matrixmultiply, {t} thread(s)"));
         let mm = tutorial_epoch(
             &root,
             &["--sgemm-only"],
             &[
-                threads_env,
+                ("RAYON_NUM_THREADS", t.to_string()),
                 ("FERROGRAD_GEMM", "matrixmultiply".to_string()),
             ],
         )?;
-        run.sgemm_mm_gflops = parse_epochs(&mm).sgemm_gflops;
-        ours.insert(t, run);
+        if let Some(run) = ours.get_mut(&t) {
+            run.sgemm_mm_gflops = parse_epochs(&mm).sgemm_gflops;
+        }
     }
 
     step("peak RSS of a full `ferrograd train`");
@@ -188,51 +279,6 @@ fn bench(o: &Options) -> Result<(), String> {
                         }
                         None => micro.push((name, BTreeMap::from([(t, secs)]))),
                     }
-                }
-            }
-        }
-    }
-
-    let mut torch: BTreeMap<(&str, usize), EpochRun> = BTreeMap::new();
-    let mut torch_note = String::new();
-    if o.vs_pytorch {
-        let python = std::env::var("FERROGRAD_PYTHON").unwrap_or_else(|_| "python3".into());
-        match probe_torch(&python) {
-            Err(why) => {
-                torch_note = format!("PyTorch comparison skipped: {why}.");
-                println!("{torch_note}");
-            }
-            Ok((version, has_torchvision)) => {
-                torch_note = format!("PyTorch {version} via `{python}`.");
-                let script = root.join("xtask/bench/pytorch_tutorial.py");
-                for &t in &threads {
-                    for mode in ["preloaded", "tutorial"] {
-                        if mode == "tutorial" && !has_torchvision {
-                            continue;
-                        }
-                        step(&format!("PyTorch, {mode}, {t} thread(s)"));
-                        let out = Command::new(&python)
-                            .arg(&script)
-                            .args(["--mode", mode, "--threads", &t.to_string()])
-                            .args(["--epochs", &o.epochs.to_string()])
-                            .arg("--data-dir")
-                            .arg(&data_dir)
-                            .stderr(Stdio::inherit())
-                            .output()
-                            .map_err(|e| format!("running {python}: {e}"))?;
-                        if !out.status.success() {
-                            return Err(format!("{} failed", script.display()));
-                        }
-                        torch.insert(
-                            (mode, t),
-                            parse_epochs(&String::from_utf8_lossy(&out.stdout)),
-                        );
-                    }
-                }
-                if !has_torchvision {
-                    torch_note.push_str(
-                        " torchvision is not installed: the tutorial pipeline was skipped.",
-                    );
                 }
             }
         }
@@ -525,6 +571,18 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? / b?)
 }
 
+/// The median, over the rounds that both ran, of `ours / theirs` in that round.
+fn round_ratio(ours: Option<&EpochRun>, theirs: Option<&EpochRun>) -> Option<f64> {
+    let (ours, theirs) = (ours?, theirs?);
+    let ratios: Vec<f64> = ours
+        .rounds
+        .iter()
+        .zip(&theirs.rounds)
+        .filter_map(|(a, b)| Some((*a)? / (*b)?))
+        .collect();
+    median(&ratios)
+}
+
 fn verdict(value: Option<f64>, ok: impl Fn(f64) -> bool) -> &'static str {
     match value {
         None => "not measured",
@@ -543,6 +601,9 @@ impl Report<'_> {
         }
         if o.epochs != 3 {
             let _ = write!(cmd, " --epochs {}", o.epochs);
+        }
+        if o.rounds != 3 {
+            let _ = write!(cmd, " --rounds {}", o.rounds);
         }
         if o.data_dir != Path::new("data") {
             let _ = write!(cmd, " --data-dir {}", o.data_dir.display());
@@ -563,9 +624,14 @@ impl Report<'_> {
         let flops = train_epoch_flops();
         let _ = writeln!(
             s,
-            "\n### Tutorial epoch (median of {} epochs; train = 938 steps of batch 64, {:.1} GFLOP; test = 157 batches, no_grad)\n",
+            "\n### Tutorial epoch (train = 938 steps of batch 64, {:.1} GFLOP; test = 157 batches, no_grad)\n\n\
+             {} round(s), each running {} epochs of ours and then of PyTorch's at each thread count \
+             (PyTorch's tutorial pipeline: round 1 only). Seconds: medians of all epochs; ratios: \
+             medians of the rounds' ratios (each round's median epoch against the other's, run \
+             seconds apart).\n",
+            flops / 1e9,
+            o.rounds,
             o.epochs,
-            flops / 1e9
         );
         let _ = writeln!(s, "| threads | train s | test s | train GFLOP/s | sgemm 1024³ GFLOP/s (ours / matrixmultiply) | % of the faster | PyTorch preloaded train s | ratio | PyTorch tutorial train s | ratio | PyTorch preloaded test s | PyTorch tutorial test s |");
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -589,9 +655,9 @@ impl Report<'_> {
                 ratio(gflops, ours.sgemm_best())
                     .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
                 secs(pre_train),
-                ratio(train, pre_train).map_or("-".into(), |r| format!("{r:.2}×")),
+                round_ratio(Some(ours), pre).map_or("-".into(), |r| format!("{r:.2}×")),
                 secs(tut_train),
-                ratio(train, tut_train).map_or("-".into(), |r| format!("{r:.2}×")),
+                round_ratio(Some(ours), tut).map_or("-".into(), |r| format!("{r:.2}×")),
                 secs(pre.and_then(|r| median(&r.test))),
                 secs(tut.and_then(|r| median(&r.test))),
             );
@@ -612,11 +678,10 @@ impl Report<'_> {
 
         // Targets, from the same run.
         let all = *self.threads.last().unwrap();
-        let train_at = |t: usize| self.ours.get(&t).and_then(|r| median(&r.train));
-        let torch_at = |m: &str, t: usize| self.torch.get(&(m, t)).and_then(|r| median(&r.train));
-        let r_pre_all = ratio(train_at(all), torch_at("preloaded", all));
-        let r_tut_all = ratio(train_at(all), torch_at("tutorial", all));
-        let r_pre_1 = ratio(train_at(1), torch_at("preloaded", 1));
+        let vs = |m: &str, t: usize| round_ratio(self.ours.get(&t), self.torch.get(&(m, t)));
+        let r_pre_all = vs("preloaded", all);
+        let r_tut_all = vs("tutorial", all);
+        let r_pre_1 = vs("preloaded", 1);
         let pct = self
             .ours
             .get(&all)
@@ -763,12 +828,14 @@ mod tests {
         let o = Options {
             vs_pytorch: true,
             epochs: 3,
+            rounds: 1,
             data_dir: "data".into(),
             criterion: false,
         };
         let run = |train: f64, sgemm: Option<f64>| EpochRun {
             train: vec![train],
             test: vec![0.1],
+            rounds: vec![Some(train)],
             sgemm_gflops: sgemm,
             sgemm_mm_gflops: None,
         };
@@ -828,6 +895,31 @@ mod tests {
             row("| peak RSS"),
             "| peak RSS of `ferrograd train` ≤ 120 MB | 121 MB | MISSED |"
         );
+    }
+
+    /// A ratio is taken within each round, then the median over the rounds
+    /// (not the ratio of overall medians, which would pair runs made minutes
+    /// apart); rounds that only one side ran are left out.
+    #[test]
+    fn ratios_are_medians_of_each_rounds_ratio() {
+        let runs = |rounds: &[(usize, f64)]| {
+            let mut all = EpochRun::default();
+            for &(round, secs) in rounds {
+                let one = EpochRun {
+                    train: vec![secs, secs * 1.01, secs * 0.99],
+                    ..EpochRun::default()
+                };
+                all.add_round(round, one);
+            }
+            all
+        };
+        let ours = runs(&[(0, 1.0), (1, 2.0), (2, 1.0), (3, 1.0)]);
+        // Round ratios 0.5, 0.8 (both slow in round 1), 0.625; round 3 has no PyTorch run.
+        let theirs = runs(&[(0, 2.0), (1, 2.5), (2, 1.6)]);
+        let r = round_ratio(Some(&ours), Some(&theirs)).unwrap();
+        assert!((r - 0.625).abs() < 1e-12, "{r}");
+        assert_eq!(ours.train.len(), 12);
+        assert_eq!(round_ratio(Some(&ours), None), None);
     }
 
     #[test]
