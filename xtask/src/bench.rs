@@ -662,6 +662,24 @@ impl Report<'_> {
                 secs(tut.and_then(|r| median(&r.test))),
             );
         }
+        // Each round's ratio, so that a reader sees the spread behind the median.
+        for &t in self.threads {
+            let (Some(ours), Some(pre)) = (self.ours.get(&t), self.torch.get(&("preloaded", t)))
+            else {
+                continue;
+            };
+            let each: Vec<String> = ours
+                .rounds
+                .iter()
+                .zip(&pre.rounds)
+                .filter_map(|(a, b)| Some(format!("{:.3}", (*a)? / (*b)?)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "\nRounds' ratios to PyTorch preloaded, {t} thread(s): {}.",
+                each.join(", ")
+            );
+        }
         if !self.torch_note.is_empty() {
             let _ = writeln!(s, "\n{}", self.torch_note);
         } else if !o.vs_pytorch {
