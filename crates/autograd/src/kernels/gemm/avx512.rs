@@ -17,6 +17,7 @@
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
+use std::ops::Range;
 
 use super::{MatRef, SendPtr};
 
@@ -355,54 +356,48 @@ impl Job {
     unsafe fn block(self, packed: SendPtr, r0: usize, r1: usize, p0: usize, p1: usize) {
         let a = self.bcast;
         let k = self.k;
-        let tile = |rb: usize, jp: usize| {
+        // The tiles of row block `rb` in `panels`, in one call: a k = 64
+        // tile is short enough that calling and dispatching per tile showed
+        // in a profile.
+        let tiles = |rb: usize, panels: Range<usize>| {
             let i = rb * MR;
             let rows = (a.rows - i).min(MR);
-            let j = jp * NR;
-            let cols = (self.cols - j).min(NR);
-            let t = Tile {
+            let first = Tile {
                 k,
                 a: a.ptr.offset(i as isize * a.rs),
                 a_rs: a.rs,
                 a_cs: a.cs,
-                b: packed.get().add(jp * k * NR),
+                b: packed.get(),
                 alpha: self.alpha,
                 beta: self.beta,
-                c: self
-                    .c
-                    .0
-                    .offset(i as isize * self.c_rs + j as isize * self.c_cs),
+                c: self.c.0.offset(i as isize * self.c_rs),
                 c_rs: self.c_rs,
                 c_cs: self.c_cs,
-                cols,
+                cols: self.cols,
                 // The bias follows C's columns: the tile's if C is written
                 // as is, its rows' if transposed.
-                bias: if self.bias.0.is_null() {
-                    std::ptr::null()
-                } else if self.c_cs == 1 {
-                    self.bias.0.add(j).cast_const()
+                bias: if self.bias.0.is_null() || self.c_cs == 1 {
+                    self.bias.0.cast_const()
                 } else {
                     self.bias.0.add(i).cast_const()
                 },
                 relu: self.relu,
             };
-            // SAFETY: rows i..i+rows of `a` and columns j..j+cols of C exist;
-            // the panel holds k x NR values.
-            unsafe { t.run(rows) }
+            // SAFETY: rows i..i+rows of `a` and all of C's columns exist;
+            // the panels hold k x NR values each.
+            unsafe { first.run(rows, panels) }
         };
         // When all the panels fit in L2 (the batch-64 shapes: 100-200 KB),
         // keep a block of broadcast rows in L1 and stream the panels past it;
         // else keep one panel in cache and stream the broadcast rows.
         if (p1 - p0) * k * NR * 4 <= PANELS_IN_L2 {
             for rb in r0..r1 {
-                for jp in p0..p1 {
-                    tile(rb, jp);
-                }
+                tiles(rb, p0..p1);
             }
         } else {
             for jp in p0..p1 {
                 for rb in r0..r1 {
-                    tile(rb, jp);
+                    tiles(rb, jp..jp + 1);
                 }
             }
         }
@@ -410,6 +405,7 @@ impl Job {
 }
 
 /// One micro-tile: up to MR rows of the broadcast operand times one panel.
+#[derive(Clone, Copy)]
 struct Tile {
     k: usize,
     a: *const f32,
@@ -428,27 +424,31 @@ struct Tile {
 }
 
 impl Tile {
+    /// Runs the tiles of panels `panels` of this row block, `self` being its
+    /// tile of panel 0 with `cols` all of C's columns.
+    ///
     /// # Safety
     /// `rows <= MR` rows of `a` and `cols` columns of C from `c` are in
-    /// bounds and ours; `b` points to a 64-byte aligned k x NR panel.
-    unsafe fn run(&self, rows: usize) {
+    /// bounds and ours; `b` points to 64-byte aligned k x NR panels, those
+    /// of `panels` packed.
+    unsafe fn run(&self, rows: usize, panels: Range<usize>) {
         // SAFETY (all arms): forwarded; avx512f was detected before any call.
         unsafe {
             match rows {
-                14 => self.kernel::<14>(),
-                13 => self.kernel::<13>(),
-                12 => self.kernel::<12>(),
-                11 => self.kernel::<11>(),
-                10 => self.kernel::<10>(),
-                9 => self.kernel::<9>(),
-                8 => self.kernel::<8>(),
-                7 => self.kernel::<7>(),
-                6 => self.kernel::<6>(),
-                5 => self.kernel::<5>(),
-                4 => self.kernel::<4>(),
-                3 => self.kernel::<3>(),
-                2 => self.kernel::<2>(),
-                _ => self.kernel::<1>(),
+                14 => self.kernel::<14>(panels),
+                13 => self.kernel::<13>(panels),
+                12 => self.kernel::<12>(panels),
+                11 => self.kernel::<11>(panels),
+                10 => self.kernel::<10>(panels),
+                9 => self.kernel::<9>(panels),
+                8 => self.kernel::<8>(panels),
+                7 => self.kernel::<7>(panels),
+                6 => self.kernel::<6>(panels),
+                5 => self.kernel::<5>(panels),
+                4 => self.kernel::<4>(panels),
+                3 => self.kernel::<3>(panels),
+                2 => self.kernel::<2>(panels),
+                _ => self.kernel::<1>(panels),
             }
         }
     }
@@ -456,21 +456,43 @@ impl Tile {
     /// # Safety
     /// As for `run`, with `R` rows.
     #[target_feature(enable = "avx512f")]
-    unsafe fn kernel<const R: usize>(&self) {
+    unsafe fn kernel<const R: usize>(&self, panels: Range<usize>) {
         if self.a_cs == 1 {
-            self.kernel_with::<R, ROWS_CONTIGUOUS>()
+            self.kernels::<R, ROWS_CONTIGUOUS>(panels)
         } else if self.a_rs == 1 {
-            self.kernel_with::<R, COLUMNS_CONTIGUOUS>()
+            self.kernels::<R, COLUMNS_CONTIGUOUS>(panels)
         } else {
-            self.kernel_with::<R, STRIDED>()
+            self.kernels::<R, STRIDED>(panels)
+        }
+    }
+
+    /// # Safety
+    /// As for `run`, with `R` rows; `LAYOUT` must match the strides.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernels<const R: usize, const LAYOUT: u8>(&self, panels: Range<usize>) {
+        for jp in panels {
+            let j = jp * NR;
+            let tile = Tile {
+                b: self.b.add(jp * self.k * NR),
+                c: self.c.offset(j as isize * self.c_cs),
+                cols: (self.cols - j).min(NR),
+                bias: if self.bias.is_null() || self.c_cs != 1 {
+                    self.bias
+                } else {
+                    self.bias.add(j)
+                },
+                ..*self
+            };
+            tile.kernel_with::<R, LAYOUT>();
         }
     }
 
     /// The micro-kernel, for one layout of the broadcast operand (`LAYOUT`).
     ///
     /// # Safety
-    /// As for `run`, with `R` rows; `LAYOUT` must match the strides.
+    /// As for `run`, with `R` rows and one panel; `LAYOUT` must match the strides.
     #[target_feature(enable = "avx512f")]
+    #[inline]
     unsafe fn kernel_with<const R: usize, const LAYOUT: u8>(&self) {
         // Ask for the tile's lines of C now, so that they have arrived
         // (for ownership) by the time the loop ends and they are written.
