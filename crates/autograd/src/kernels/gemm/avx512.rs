@@ -282,8 +282,7 @@ impl Job {
             pack_rows(panel, packed.get(), jp, p0, p1)
         };
         // One part per thread along whichever of rows and panels has more
-        // blocks, sizes within one block of each other; one part in all for
-        // a small product. One part each, not more: part 0 is always the
+        // blocks; one part in all for a small product. One part each, not more: part 0 is always the
         // caller's (`pool::run_parts`), so it takes the first rows of every
         // product of a step, and the SGD update splits the same way, so each
         // core keeps working on the same half of a weight in its own L2.
@@ -369,9 +368,9 @@ impl Job {
     unsafe fn block(self, packed: SendPtr, r0: usize, r1: usize, p0: usize, p1: usize) {
         let a = self.bcast;
         let k = self.k;
-        // The tiles of row block `rb` in `panels`, in one call: a k = 64
-        // tile is short enough that calling and dispatching per tile showed
-        // in a profile.
+        // The tiles of the block of rows from row `i` in `panels`, in one
+        // call: a k = 64 tile is short enough that building and dispatching
+        // each tile on its own showed in a profile.
         let tiles = |i: usize, panels: Range<usize>| {
             let rows = (r1 - i).min(MR);
             let first = Tile {
