@@ -49,25 +49,20 @@ fn parse(args: &[String]) -> Result<Options, String> {
         data_dir: PathBuf::from("data"),
         criterion: true,
     };
+    // The value after `flag`: a number >= 1.
+    fn count(value: Option<&String>, flag: &str) -> Result<usize, String> {
+        value
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n >= 1)
+            .ok_or(format!("{flag} needs a number >= 1"))
+    }
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--vs-pytorch" => o.vs_pytorch = true,
             "--no-criterion" => o.criterion = false,
-            "--epochs" => {
-                o.epochs = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&e| e >= 1)
-                    .ok_or("--epochs needs a number >= 1")?
-            }
-            "--rounds" => {
-                o.rounds = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&r| r >= 1)
-                    .ok_or("--rounds needs a number >= 1")?
-            }
+            "--epochs" => o.epochs = count(it.next(), a)?,
+            "--rounds" => o.rounds = count(it.next(), a)?,
             "--data-dir" => o.data_dir = it.next().ok_or("--data-dir needs a directory")?.into(),
             other => return Err(format!("unknown flag '{other}'")),
         }
