@@ -101,20 +101,21 @@ impl EpochRun {
         self.rounds[round] = median(&run.train);
         self.train.extend(run.train);
         self.test.extend(run.test);
-        let best = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        self.sgemm_gflops = best(self.sgemm_gflops, run.sgemm_gflops);
-        self.sgemm_mm_gflops = best(self.sgemm_mm_gflops, run.sgemm_mm_gflops);
+        self.sgemm_gflops = larger(self.sgemm_gflops, run.sgemm_gflops);
+        self.sgemm_mm_gflops = larger(self.sgemm_mm_gflops, run.sgemm_mm_gflops);
     }
 
     /// The machine's sgemm throughput: the faster of the two kernels.
     fn sgemm_best(&self) -> Option<f64> {
-        match (self.sgemm_gflops, self.sgemm_mm_gflops) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        }
+        larger(self.sgemm_gflops, self.sgemm_mm_gflops)
+    }
+}
+
+/// The larger of two measurements, either of which may be missing.
+fn larger(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -568,14 +569,16 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 /// The median, over the rounds that both ran, of `ours / theirs` in that round.
 fn round_ratio(ours: Option<&EpochRun>, theirs: Option<&EpochRun>) -> Option<f64> {
-    let (ours, theirs) = (ours?, theirs?);
-    let ratios: Vec<f64> = ours
-        .rounds
+    median(&round_ratios(ours?, theirs?))
+}
+
+/// `ours / theirs` in each round that both ran, in round order.
+fn round_ratios(ours: &EpochRun, theirs: &EpochRun) -> Vec<f64> {
+    ours.rounds
         .iter()
         .zip(&theirs.rounds)
         .filter_map(|(a, b)| Some((*a)? / (*b)?))
-        .collect();
-    median(&ratios)
+        .collect()
 }
 
 fn verdict(value: Option<f64>, ok: impl Fn(f64) -> bool) -> &'static str {
@@ -663,11 +666,9 @@ impl Report<'_> {
             else {
                 continue;
             };
-            let each: Vec<String> = ours
-                .rounds
+            let each: Vec<String> = round_ratios(ours, pre)
                 .iter()
-                .zip(&pre.rounds)
-                .filter_map(|(a, b)| Some(format!("{:.3}", (*a)? / (*b)?)))
+                .map(|r| format!("{r:.3}"))
                 .collect();
             let _ = writeln!(
                 s,
