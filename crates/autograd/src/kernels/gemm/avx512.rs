@@ -136,13 +136,16 @@ pub(super) unsafe fn gemm(
     } else {
         (b.t(), a.t(), 1, n as isize)
     };
+    let panels = panel.cols.div_ceil(NR);
     let job = Job {
         alpha,
         beta,
         bcast,
         k: panel.rows,
-        panels: panel.cols.div_ceil(NR),
+        panels,
         cols: panel.cols,
+        panel,
+        in_place: panel.cs == 1 && bcast.rows <= MR,
         c: SendPtr(c),
         c_rs,
         c_cs,
@@ -150,7 +153,7 @@ pub(super) unsafe fn gemm(
         relu,
     };
     // SAFETY: forwarded from the caller.
-    unsafe { job.run(panel, threads) };
+    unsafe { job.run(threads) };
 }
 
 /// Runs `f` with this thread's panel buffer, grown to hold `lines` lines.
@@ -254,6 +257,15 @@ struct Job {
     k: usize,
     panels: usize,
     cols: usize,
+    /// The panel operand (`k x cols`).
+    panel: View,
+    /// Whether whole panels are read where they are, through `panel`'s row
+    /// stride, rather than packed: when its rows are contiguous and one
+    /// block of broadcast rows reads each panel once, so that a packed copy
+    /// would not be reused. (The 10-class layer's weight gradient, 10 x 64
+    /// @ 64 x 512, took half the time. Read in place by 37 row blocks, the
+    /// 512 x 64 @ 64 x 784 one was 1% slower than packed.)
+    in_place: bool,
     c: SendPtr,
     c_rs: isize,
     c_cs: isize,
@@ -263,11 +275,18 @@ struct Job {
 }
 
 impl Job {
-    /// Packs `panel` and multiplies, on up to `threads` threads.
+    /// Whether panel `jp` is read in place (else from the packed buffer).
+    fn reads_in_place(&self, jp: usize) -> bool {
+        self.in_place && (jp + 1) * NR <= self.cols
+    }
+
+    /// Packs the panels not read in place and multiplies, on up to `threads`
+    /// threads.
     ///
     /// # Safety
-    /// As for `gemm`; `panel` is the operand packed (`k x cols`).
-    unsafe fn run(self, panel: View, threads: usize) {
+    /// As for `gemm`.
+    unsafe fn run(self, threads: usize) {
+        let panel = self.panel;
         let rows = self.bcast.rows;
         if rows == 0 || self.cols == 0 {
             return;
@@ -320,7 +339,9 @@ impl Job {
                 let (u0, u1) = range(i);
                 let (p0, p1) = if by_rows { (0, panels) } else { (u0, u1) };
                 with_packed(lines, |packed| {
-                    (p0..p1).for_each(|jp| pack(packed, jp, 0, k));
+                    (p0..p1)
+                        .filter(|&jp| !self.reads_in_place(jp))
+                        .for_each(|jp| pack(packed, jp, 0, k));
                     // SAFETY: the parts write disjoint blocks of C; the rest
                     // is forwarded from the caller, who waits for every part.
                     unsafe {
@@ -380,6 +401,12 @@ impl Job {
                 a_rs: a.rs,
                 a_cs: a.cs,
                 b: packed.get(),
+                b_src: if self.in_place {
+                    self.panel.ptr
+                } else {
+                    std::ptr::null()
+                },
+                b_rs: self.panel.rs,
                 alpha: self.alpha,
                 beta: self.beta,
                 c: self.c.0.offset(i as isize * self.c_rs),
@@ -423,7 +450,13 @@ struct Tile {
     a: *const f32,
     a_rs: isize,
     a_cs: isize,
+    /// The packed panels (panel `jp` at `jp * k * NR`), or once in
+    /// `kernel_with`, the tile's panel, with `b_rs` between its rows.
     b: *const f32,
+    /// Null, or the panel operand, whose whole panels are read in place
+    /// (panel `jp` from column `jp * NR`, `b_rs` between rows).
+    b_src: *const f32,
+    b_rs: isize,
     alpha: f32,
     beta: f32,
     c: *mut f32,
@@ -441,8 +474,8 @@ impl Tile {
     ///
     /// # Safety
     /// `rows <= MR` rows of `a` and `cols` columns of C from `c` are in
-    /// bounds and ours; `b` points to 64-byte aligned k x NR panels, those
-    /// of `panels` packed.
+    /// bounds and ours; `b` points to room for k x NR panels, those of
+    /// `panels` that are not read in place from `b_src` packed.
     unsafe fn run(&self, rows: usize, panels: Range<usize>) {
         // SAFETY (all arms): forwarded; avx512f was detected before any call.
         unsafe {
@@ -484,10 +517,17 @@ impl Tile {
     unsafe fn kernels<const R: usize, const LAYOUT: u8>(&self, panels: Range<usize>) {
         for jp in panels {
             let j = jp * NR;
+            let cols = (self.cols - j).min(NR);
+            let (b, b_rs) = if !self.b_src.is_null() && cols == NR {
+                (self.b_src.add(j), self.b_rs)
+            } else {
+                (self.b.add(jp * self.k * NR), NR as isize)
+            };
             let tile = Tile {
-                b: self.b.add(jp * self.k * NR),
+                b,
+                b_rs,
                 c: self.c.offset(j as isize * self.c_cs),
-                cols: (self.cols - j).min(NR),
+                cols,
                 bias: if self.bias.is_null() || self.c_cs != 1 {
                     self.bias
                 } else {
@@ -547,8 +587,8 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_offset(last_row).cast());
             }
-            // SAFETY: the panel row p has NR = 32 aligned values.
-            let (b0, b1) = (_mm512_load_ps(b), _mm512_load_ps(b.add(16)));
+            // SAFETY: the panel row p has NR = 32 values.
+            let (b0, b1) = (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)));
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: element (i + r, p) of the broadcast operand.
                 let x = _mm512_set1_ps(*a.offset(r as isize * a_rs));
@@ -557,7 +597,7 @@ impl Tile {
             }
             // Past the operand after the last step: never read there.
             a = a.wrapping_offset(self.a_cs);
-            b = b.add(NR);
+            b = b.wrapping_offset(self.b_rs);
         }
         if self.c_cs == 1 && self.cols == NR && self.bias.is_null() && !self.relu {
             // SAFETY: a whole tile of C, R rows of NR values, is ours.
