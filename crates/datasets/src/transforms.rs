@@ -104,13 +104,36 @@ impl Normalize {
     /// 10x faster than a 256-entry lookup table per pixel).
     pub(crate) fn extend_pixels(normalize: Option<&Normalize>, image: &[u8], out: &mut Vec<f32>) {
         match normalize {
-            None => out.extend(image.iter().map(|&p| p as f32 / 255.0)),
+            None => extend_mapped(image, out, |p| p as f32 / 255.0),
             Some(n) => {
                 let (mean, std) = (n.mean[0], n.std[0]);
-                out.extend(image.iter().map(|&p| (p as f32 / 255.0 - mean) / std));
+                extend_mapped(image, out, |p| (p as f32 / 255.0 - mean) / std);
             }
         }
     }
+}
+
+/// `out.extend(image.iter().map(|&p| f(p)))`, vectorized 8 values wide where
+/// the CPU has AVX2. The shipped build targets generic x86-64, where the
+/// loop gets 4-wide SSE divisions: building a batch of 64 images took 16 us,
+/// on the critical path of a 2-thread training step. (Division is exact at
+/// any width, so the values are the same.)
+fn extend_mapped(image: &[u8], out: &mut Vec<f32>, f: impl Fn(u8) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { extend_mapped_avx2(image, out, f) };
+        return;
+    }
+    out.extend(image.iter().map(|&p| f(p)));
+}
+
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extend_mapped_avx2(image: &[u8], out: &mut Vec<f32>, f: impl Fn(u8) -> f32) {
+    out.extend(image.iter().map(|&p| f(p)));
 }
 
 #[cfg(test)]
