@@ -191,7 +191,7 @@ fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
 }
 
 /// No other handle or view reaches this tensor's buffer, so it may be written in place.
-fn is_exclusive(t: &Tensor) -> bool {
+pub(crate) fn is_exclusive(t: &Tensor) -> bool {
     Arc::strong_count(&t.0) == 1 && Arc::strong_count(&t.0.storage) == 1 && t.is_contiguous()
 }
 

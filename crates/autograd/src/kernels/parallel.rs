@@ -67,6 +67,96 @@ pub fn for_each_chunk_mut<const N: usize, F>(
     super::pool::run_parts(parts, threads, &body);
 }
 
+/// Calls `f(columns, blocks)` for disjoint ranges `columns` covering `0..cols`,
+/// with `blocks[k]` those columns of `matrices[k]`, a row-major matrix of
+/// `cols` columns (any number of rows, possibly none), on the calling thread
+/// and the pool's helpers. For jobs that must go down each column in order,
+/// such as column sums that should not depend on the thread count.
+///
+/// Runs `f(0..cols, ...)` here when there is one thread or the first matrix
+/// has fewer than `min_len` values. Ranges are multiples of 16 columns long,
+/// except the last. The same rules as for [`for_each_chunk_mut`] apply to `f`.
+///
+/// Panics if a matrix's length is not a multiple of `cols`.
+///
+/// ```
+/// use autograd::parallel::for_each_column_range_mut;
+/// let (rows, cols) = (3, 40);
+/// let mut m = vec![1.0f32; rows * cols];
+/// let mut sums = vec![0.0f32; cols];
+/// for_each_column_range_mut(cols, 0, [&mut m[..], &mut sums[..]], |_, [mut m, mut sums]| {
+///     for r in 0..m.rows() {
+///         sums.row(0).iter_mut().zip(m.row(r)).for_each(|(s, x)| *s += *x);
+///     }
+/// });
+/// assert!(sums.iter().all(|&s| s == 3.0));
+/// ```
+pub fn for_each_column_range_mut<const N: usize, F>(
+    cols: usize,
+    min_len: usize,
+    matrices: [&mut [f32]; N],
+    f: F,
+) where
+    F: Fn(Range<usize>, [Columns<'_>; N]) + Sync,
+{
+    for m in &matrices {
+        assert!(
+            m.len() % cols.max(1) == 0,
+            "for_each_column_range_mut: a matrix of {} values is not rows of {cols}",
+            m.len()
+        );
+    }
+    let len = matrices.first().map_or(0, |m| m.len());
+    let threads = super::pool::threads();
+    let width = if len < min_len {
+        cols
+    } else {
+        chunk_len(cols, 0, threads)
+    };
+    let raw = matrices.map(RawSlice::new);
+    let body = |part: usize| {
+        let range = part * width..cols.min((part + 1) * width);
+        let blocks = std::array::from_fn(|k| Columns {
+            raw: &raw[k],
+            cols,
+            range: range.clone(),
+        });
+        f(range, blocks);
+    };
+    if width >= cols {
+        body(0);
+    } else {
+        super::pool::run_parts(cols.div_ceil(width), threads, &body);
+    }
+}
+
+/// Some columns of a row-major matrix: a part of [`for_each_column_range_mut`].
+pub struct Columns<'a> {
+    raw: &'a RawSlice<'a>,
+    cols: usize,
+    range: Range<usize>,
+}
+
+impl Columns<'_> {
+    /// Rows of the matrix.
+    pub fn rows(&self) -> usize {
+        self.raw.len / self.cols.max(1)
+    }
+
+    /// Row `r`'s values in these columns. Panics if `r >= rows()`.
+    pub fn row(&mut self, r: usize) -> &mut [f32] {
+        assert!(r < self.rows(), "row {r} of {}", self.rows());
+        let start = r * self.cols;
+        // SAFETY: the parts of one job have disjoint column ranges, so their
+        // rows' chunks are disjoint; and the chunk returned borrows `self`
+        // mutably, so this part has one live chunk at a time.
+        unsafe {
+            self.raw
+                .chunk(start + self.range.start..start + self.range.end)
+        }
+    }
+}
+
 /// Whether [`for_each_chunk_mut`] with these arguments splits the job (else
 /// it runs it here, in one piece): callers that would prepare differently for
 /// a split (a zero-filled output) ask first.
@@ -165,6 +255,43 @@ mod tests {
                     count.iter().all(|&c| c == 1.0),
                     "{threads} threads, len {len}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn every_column_is_visited_once_by_one_part() {
+        for threads in [1, 2, 3] {
+            for (rows, cols) in [(0, 5), (3, 1), (2, 31), (64, 512), (5, 1000)] {
+                let mut part_of = vec![-1.0f32; rows * cols];
+                let mut count = vec![0.0f32; rows * cols];
+                let mut columns = vec![0.0f32; cols];
+                in_pool(threads, || {
+                    let matrices = [&mut part_of[..], &mut count[..], &mut columns[..]];
+                    for_each_column_range_mut(cols, 0, matrices, |range, [mut p, mut c, mut k]| {
+                        assert_eq!((p.rows(), k.rows()), (rows, 1));
+                        for r in 0..rows {
+                            p.row(r).fill(range.start as f32);
+                            c.row(r).iter_mut().for_each(|c| *c += 1.0);
+                        }
+                        for (j, k) in range.clone().zip(k.row(0)) {
+                            *k = j as f32;
+                        }
+                    })
+                });
+                let case = format!("{threads} threads, {rows} x {cols}");
+                assert!(count.iter().all(|&c| c == 1.0), "{case}");
+                assert!(
+                    columns.iter().enumerate().all(|(j, &k)| k == j as f32),
+                    "{case}"
+                );
+                // Each column belongs to one part, the same in every row.
+                for r in 1..rows {
+                    assert_eq!(part_of[r * cols..(r + 1) * cols], part_of[..cols], "{case}");
+                }
+                if threads > 1 && rows * cols >= 1 << 14 {
+                    assert!(part_of[cols - 1] > 0.0, "{case}: not split");
+                }
             }
         }
     }
