@@ -414,9 +414,9 @@ mod tests {
                 0.0
             }
         };
-        for o in 0..fan_out {
+        for (o, &got) in gb.iter().enumerate() {
             let want: f64 = (0..rows).map(|i| masked(i, o)).sum();
-            let got = f32::from_bits(gb[o]) as f64;
+            let got = f32::from_bits(got) as f64;
             assert!(
                 (got - want).abs() < 1e-5 * (1.0 + want.abs()),
                 "db[{o}] {got} vs {want}"
