@@ -535,17 +535,25 @@ impl Tile {
                 },
                 ..*self
             };
-            tile.kernel_with::<R, LAYOUT>();
+            // A last panel of 16 columns or fewer (the 784-column weight
+            // gradient's) gets one vector per row, not two with one of zeros.
+            if cols <= 16 {
+                tile.kernel_with::<R, LAYOUT, 1>();
+            } else {
+                tile.kernel_with::<R, LAYOUT, 2>();
+            }
         }
     }
 
-    /// The micro-kernel, for one layout of the broadcast operand (`LAYOUT`).
+    /// The micro-kernel, for one layout of the broadcast operand (`LAYOUT`),
+    /// `V` vectors of 16 columns wide.
     ///
     /// # Safety
-    /// As for `run`, with `R` rows and one panel; `LAYOUT` must match the strides.
+    /// As for `run`, with `R` rows and one panel of at most `16 * V` columns;
+    /// `LAYOUT` must match the strides.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn kernel_with<const R: usize, const LAYOUT: u8>(&self) {
+    unsafe fn kernel_with<const R: usize, const LAYOUT: u8, const V: usize>(&self) {
         // Ask for the tile's lines of C now, so that they have arrived
         // (for ownership) by the time the loop ends and they are written.
         if self.c_cs == 1 {
@@ -560,7 +568,7 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
             }
         }
-        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
         let (mut a, mut b) = (self.a, self.b);
         let last_row = (R - 1) as isize * self.a_rs;
         // With contiguous columns (the common case) the R addresses are
@@ -587,23 +595,24 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_offset(last_row).cast());
             }
-            // SAFETY: the panel row p has NR = 32 values.
-            let (b0, b1) = (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)));
+            // SAFETY: the panel row p has 16 * V values (NR when packed).
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(16 * v)));
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: element (i + r, p) of the broadcast operand.
                 let x = _mm512_set1_ps(*a.offset(r as isize * a_rs));
-                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
-                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
+                for (acc, &b) in acc.iter_mut().zip(&bv) {
+                    *acc = _mm512_fmadd_ps(x, b, *acc);
+                }
             }
             // Past the operand after the last step: never read there.
             a = a.wrapping_offset(self.a_cs);
             b = b.wrapping_offset(self.b_rs);
         }
-        if self.c_cs == 1 && self.cols == NR && self.bias.is_null() && !self.relu {
-            // SAFETY: a whole tile of C, R rows of NR values, is ours.
-            unsafe { self.store_plain::<R>(acc) };
+        if self.c_cs == 1 && self.cols == 16 * V && self.bias.is_null() && !self.relu {
+            // SAFETY: a whole tile of C, R rows of 16 * V values, is ours.
+            unsafe { self.store_plain::<R, V>(acc) };
         } else {
-            self.store::<R>(acc);
+            self.store::<R, V>(acc);
         }
     }
 
@@ -613,9 +622,9 @@ impl Tile {
     /// k = 64 product 3-4%.
     ///
     /// # Safety
-    /// As for `run`, with `R` rows and `NR` columns; `c_cs == 1`.
+    /// As for `run`, with `R` rows and `16 * V` columns; `c_cs == 1`.
     #[inline(always)]
-    unsafe fn store_plain<const R: usize>(&self, acc: [[__m512; 2]; R]) {
+    unsafe fn store_plain<const R: usize, const V: usize>(&self, acc: [[__m512; V]; R]) {
         let (alpha, beta) = (_mm512_set1_ps(self.alpha), _mm512_set1_ps(self.beta));
         for (r, acc) in acc.iter().enumerate() {
             let row = self.c.offset(r as isize * self.c_rs);
@@ -637,7 +646,7 @@ impl Tile {
     /// # Safety
     /// As for `run`.
     #[target_feature(enable = "avx512f")]
-    unsafe fn store<const R: usize>(&self, acc: [[__m512; 2]; R]) {
+    unsafe fn store<const R: usize, const V: usize>(&self, acc: [[__m512; V]; R]) {
         if self.c_cs == 1 {
             let masks = [lanes(self.cols), lanes(self.cols.saturating_sub(16))];
             let bias = if self.bias.is_null() {
@@ -648,11 +657,11 @@ impl Tile {
             };
             for (r, acc) in acc.iter().enumerate() {
                 let row = self.c.offset(r as isize * self.c_rs);
-                for v in 0..2 {
+                for (v, &acc) in acc.iter().enumerate() {
                     // The second half may lie past C when the tile has <= 16
                     // columns; its mask is then empty and nothing is accessed.
                     // SAFETY: masked to the tile's columns.
-                    self.write(acc[v], bias[v], row.wrapping_add(16 * v), masks[v]);
+                    self.write(acc, bias[v], row.wrapping_add(16 * v), masks[v]);
                 }
             }
         } else {
@@ -666,7 +675,7 @@ impl Tile {
                 // SAFETY: one bias value per row of the tile (C's columns).
                 _mm512_maskz_loadu_ps(row_mask, self.bias)
             };
-            for v in 0..2 {
+            for v in 0..V {
                 let mut m = [_mm512_setzero_ps(); 16];
                 for (r, acc) in acc.iter().enumerate() {
                     m[r] = acc[v];
