@@ -87,6 +87,10 @@ struct EpochRun {
     test: Vec<f64>,
     /// The median training epoch of each round, by round (`None`: not run then).
     rounds: Vec<Option<f64>>,
+    /// Core-to-core round trip measured just before the run (`core_round_trip_ns`).
+    core_trip_ns: Option<f64>,
+    /// The same, by round.
+    core_trips: Vec<Option<f64>>,
     sgemm_gflops: Option<f64>,
     /// The same square product with `FERROGRAD_GEMM=matrixmultiply`.
     sgemm_mm_gflops: Option<f64>,
@@ -99,6 +103,10 @@ impl EpochRun {
             self.rounds.resize(round + 1, None);
         }
         self.rounds[round] = median(&run.train);
+        if self.core_trips.len() <= round {
+            self.core_trips.resize(round + 1, None);
+        }
+        self.core_trips[round] = run.core_trip_ns;
         self.train.extend(run.train);
         self.test.extend(run.test);
         self.sgemm_gflops = larger(self.sgemm_gflops, run.sgemm_gflops);
@@ -197,14 +205,17 @@ fn bench(o: &Options) -> Result<(), String> {
             let threads_env = ("RAYON_NUM_THREADS", t.to_string());
             let r = format!("round {}/{}", round + 1, o.rounds);
             step(&format!("{r}: tutorial epochs, {t} thread(s)"));
+            let trip = (t > 1).then(core_round_trip_ns);
             let out = tutorial_epoch(
                 &root,
                 &["--data-dir", data, "--epochs", &epochs],
                 std::slice::from_ref(&threads_env),
             )?;
-            ours.entry(t)
-                .or_default()
-                .add_round(round, parse_epochs(&out));
+            let run = EpochRun {
+                core_trip_ns: trip,
+                ..parse_epochs(&out)
+            };
+            ours.entry(t).or_default().add_round(round, run);
             let Some((python, has_torchvision)) = &python else {
                 continue;
             };
@@ -215,6 +226,7 @@ fn bench(o: &Options) -> Result<(), String> {
                     continue;
                 }
                 step(&format!("{r}: PyTorch, {mode}, {t} thread(s)"));
+                let trip = (t > 1).then(core_round_trip_ns);
                 let out = Command::new(python)
                     .arg(&script)
                     .args(["--mode", mode, "--threads", &t.to_string()])
@@ -227,7 +239,10 @@ fn bench(o: &Options) -> Result<(), String> {
                 if !out.status.success() {
                     return Err(format!("{} failed", script.display()));
                 }
-                let run = parse_epochs(&String::from_utf8_lossy(&out.stdout));
+                let run = EpochRun {
+                    core_trip_ns: trip,
+                    ..parse_epochs(&String::from_utf8_lossy(&out.stdout))
+                };
                 torch.entry((mode, t)).or_default().add_round(round, run);
             }
         }
@@ -537,6 +552,43 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Nanoseconds for a write on one core to be seen on another and answered
+/// (the fastest of 15 runs of 5,000 round trips between two spinning
+/// threads: a run is slower, never faster, when the host preempts a vCPU
+/// during it, which happens here for milliseconds at a time).
+/// On this project's 2-vCPU VMs it is about 60 ns in some minutes and about
+/// 320 ns in others, when the vCPUs run on different L3 caches (CCDs); a
+/// 2-thread training epoch is then about 1.35x as long (docs/benchmarks.md).
+fn core_round_trip_ns() -> f64 {
+    use std::sync::atomic::{AtomicU32, Ordering::*};
+    const TRIPS: u32 = 5_000;
+    let once = || {
+        let flag = AtomicU32::new(0);
+        let wait_for = |v: u32| {
+            while flag.load(Acquire) != v {
+                std::hint::spin_loop();
+            }
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                flag.store(1, Release); // started
+                for i in 0..TRIPS {
+                    wait_for(2 * i + 2);
+                    flag.store(2 * i + 3, Release);
+                }
+            });
+            wait_for(1);
+            let start = Instant::now();
+            for i in 0..TRIPS {
+                flag.store(2 * i + 2, Release);
+                wait_for(2 * i + 3);
+            }
+            start.elapsed().as_secs_f64() * 1e9 / TRIPS as f64
+        })
+    };
+    (0..15).map(|_| once()).fold(f64::INFINITY, f64::min)
+}
+
 fn median(v: &[f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -675,6 +727,24 @@ impl Report<'_> {
                 "\nRounds' ratios to PyTorch preloaded, {t} thread(s): {}.",
                 each.join(", ")
             );
+            let trips = |run: &EpochRun| {
+                let each: Vec<String> = run
+                    .core_trips
+                    .iter()
+                    .map(|t| t.map_or("-".into(), |t| format!("{t:.0}")))
+                    .collect();
+                each.join(", ")
+            };
+            if t > 1 {
+                let _ = writeln!(
+                    s,
+                    "Core-to-core round trip just before each round's runs, ns (ours; PyTorch's): \
+                     {}; {}. About 60: the two vCPUs share an L3; about 320: they do not, and \
+                     our 2-thread epochs take about 1.35x as long (docs/benchmarks.md).",
+                    trips(ours),
+                    trips(pre)
+                );
+            }
         }
         if !self.torch_note.is_empty() {
             let _ = writeln!(s, "\n{}", self.torch_note);
@@ -852,6 +922,8 @@ mod tests {
             rounds: vec![Some(train)],
             sgemm_gflops: sgemm,
             sgemm_mm_gflops: None,
+            core_trip_ns: None,
+            core_trips: vec![Some(320.4)],
         };
         let flops = train_epoch_flops();
         // 2 threads: 0.6006x PyTorch, exactly 75% of sgemm; 1 thread: 0.7x exactly.
@@ -896,6 +968,10 @@ mod tests {
         assert_eq!(
             row("| train epoch at 2 threads ≤ 0.3×"),
             "| train epoch at 2 threads ≤ 0.3× PyTorch tutorial pipeline | 0.240× | met |"
+        );
+        assert!(
+            row("Core-to-core round trip").contains("ns (ours; PyTorch's): 320; 320."),
+            "{report}"
         );
         assert_eq!(
             row("| train epoch at 1 thread"),
