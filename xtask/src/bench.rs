@@ -257,7 +257,9 @@ fn bench(o: &Options) -> Result<(), String> {
                 if attempt < tries && !same_state(&[trips, their_trips]) {
                     step(&format!(
                         "{r}: the vCPUs changed L3s during the round (core-to-core round \
-                         trips {trips:.0?} ns, then {their_trips:.0?}): again"
+                         trips {} ns, then {}): again",
+                        probes(trips),
+                        probes(their_trips)
                     ));
                     continue;
                 }
@@ -603,6 +605,11 @@ fn probed<T>(
     Ok((out, before.map(|b| [b, core_round_trip_ns()])))
 }
 
+/// Probes before and after a run as "63/65" (ns), or "-".
+fn probes(trips: Option<[f64; 2]>) -> String {
+    trips.map_or("-".into(), |[a, b]| format!("{a:.0}/{b:.0}"))
+}
+
 /// Whether the probes around runs agree within 2x (all of them taken in the
 /// same state of the VM: about 60 ns or about 320 ns here). Runs without
 /// probes agree with anything.
@@ -790,11 +797,7 @@ impl Report<'_> {
                 each.join(", ")
             );
             let trips = |run: &EpochRun| {
-                let each: Vec<String> = run
-                    .core_trips
-                    .iter()
-                    .map(|t| t.map_or("-".into(), |[a, b]| format!("{a:.0}/{b:.0}")))
-                    .collect();
+                let each: Vec<String> = run.core_trips.iter().map(|&t| probes(t)).collect();
                 each.join(", ")
             };
             if t > 1 {
