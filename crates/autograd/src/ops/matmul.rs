@@ -306,16 +306,30 @@ impl Tensor {
 mod tests {
     use crate::{Generator, Tensor};
 
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// The bits of `t`'s gradient.
+    fn grad_bits(t: &Tensor) -> Vec<u32> {
+        t.grad()
+            .unwrap()
+            .to_vec()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
     /// A layer large enough for its products to be split: the gradients are
     /// those of an f64 computation, and the same bits on 1, 2 and 3 threads.
     #[test]
     fn linear_gradients_match_f64_and_do_not_depend_on_the_thread_count() {
         let (rows, fan_in, fan_out) = (64, 300, 513);
         let grads = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let mut g = Generator::new(5);
             let x = Tensor::rand_uniform(&[rows, fan_in], -1.0, 1.0, &mut g).requires_grad_(true);
             let w =
@@ -325,15 +339,7 @@ mod tests {
                 let y = x.linear(&w, None);
                 y.mul(&up).sum().backward().unwrap();
             });
-            let bits = |t: &Tensor| -> Vec<u32> {
-                t.grad()
-                    .unwrap()
-                    .to_vec()
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect()
-            };
-            (bits(&x), bits(&w), w.to_vec(), up.to_vec())
+            (grad_bits(&x), grad_bits(&w), w.to_vec(), up.to_vec())
         };
         let (gx, gw, w, up) = grads(1);
         for threads in [2, 3] {
@@ -363,10 +369,7 @@ mod tests {
     fn linear_relu_gradients_match_f64_and_do_not_depend_on_the_thread_count() {
         let (rows, fan_in, fan_out) = (64, 40, 515);
         let run = |threads: usize, shared: bool| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let mut g = Generator::new(9);
             let x = Tensor::rand_uniform(&[rows, fan_in], -1.0, 1.0, &mut g).requires_grad_(true);
             let w =
@@ -384,15 +387,13 @@ mod tests {
                 }
                 y
             });
-            let bits = |t: &Tensor| -> Vec<u32> {
-                t.grad()
-                    .unwrap()
-                    .to_vec()
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect()
-            };
-            (bits(&x), bits(&b), y.to_vec(), w.to_vec(), up.to_vec())
+            (
+                grad_bits(&x),
+                grad_bits(&b),
+                y.to_vec(),
+                w.to_vec(),
+                up.to_vec(),
+            )
         };
         let (gx, gb, y, w, up) = run(1, false);
         for (threads, shared) in [(1, true), (2, false), (2, true), (3, false)] {
