@@ -191,8 +191,18 @@ fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
 }
 
 /// No other handle or view reaches this tensor's buffer, so it may be written in place.
-pub(crate) fn is_exclusive(t: &Tensor) -> bool {
+fn is_exclusive(t: &Tensor) -> bool {
     Arc::strong_count(&t.0) == 1 && Arc::strong_count(&t.0.storage) == 1 && t.is_contiguous()
+}
+
+/// A handle whose buffer may be written in place: `t`'s own when nothing else
+/// reaches it, else a contiguous copy.
+pub(crate) fn writable(t: &Tensor) -> Tensor {
+    if is_exclusive(t) {
+        t.clone()
+    } else {
+        Tensor::from_vec(t.to_vec(), t.shape())
+    }
 }
 
 /// Sum two gradients, in place when `a`'s buffer is not shared with anything.
@@ -215,8 +225,7 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
     *slot = Some(match slot.take() {
         // The first gradient is stored as is (no zero-filled buffer, no add),
         // copied only if another tensor shares its buffer.
-        None if is_exclusive(&g) => g,
-        None => Tensor::from_vec(g.to_vec(), g.shape()),
+        None => writable(&g),
         Some(previous)
             if Arc::strong_count(&previous.0.storage) == 1 && previous.is_contiguous() =>
         {

@@ -66,11 +66,7 @@ fn relu_backward_colsum(
     cols: usize,
     sums: bool,
 ) -> (Tensor, Option<Vec<f32>>) {
-    let out = if crate::tape::is_exclusive(g) {
-        g.clone()
-    } else {
-        Tensor::from_vec(g.to_vec(), g.shape())
-    };
+    let out = crate::tape::writable(g);
     let mut d = vec![0.0f32; if sums { cols } else { 0 }];
     y.with_data(|y| {
         out.with_data_mut(|out| {
