@@ -156,6 +156,12 @@ pub(super) unsafe fn gemm(
     unsafe { job.run(threads) };
 }
 
+/// Whether a panel of `cols` columns is read where it is rather than from the
+/// packed buffer: with `in_place` (`Job::in_place`), whole panels only.
+fn reads_in_place(in_place: bool, cols: usize) -> bool {
+    in_place && cols == NR
+}
+
 /// Runs `f` with this thread's panel buffer, grown to hold `lines` lines.
 /// Every value a product reads is written by its packing first (zeros past
 /// the last column), so the buffer is filled only when it grows.
@@ -275,11 +281,6 @@ struct Job {
 }
 
 impl Job {
-    /// Whether panel `jp` is read in place (else from the packed buffer).
-    fn reads_in_place(&self, jp: usize) -> bool {
-        self.in_place && (jp + 1) * NR <= self.cols
-    }
-
     /// Packs the panels not read in place and multiplies, on up to `threads`
     /// threads.
     ///
@@ -340,7 +341,7 @@ impl Job {
                 let (p0, p1) = if by_rows { (0, panels) } else { (u0, u1) };
                 with_packed(lines, |packed| {
                     (p0..p1)
-                        .filter(|&jp| !self.reads_in_place(jp))
+                        .filter(|&jp| !reads_in_place(self.in_place, (self.cols - jp * NR).min(NR)))
                         .for_each(|jp| pack(packed, jp, 0, k));
                     // SAFETY: the parts write disjoint blocks of C; the rest
                     // is forwarded from the caller, who waits for every part.
@@ -518,7 +519,7 @@ impl Tile {
         for jp in panels {
             let j = jp * NR;
             let cols = (self.cols - j).min(NR);
-            let (b, b_rs) = if !self.b_src.is_null() && cols == NR {
+            let (b, b_rs) = if reads_in_place(!self.b_src.is_null(), cols) {
                 (self.b_src.add(j), self.b_rs)
             } else {
                 (self.b.add(jp * self.k * NR), NR as isize)
