@@ -25,6 +25,8 @@ use super::{MatRef, SendPtr};
 const MR: usize = 14;
 /// Columns of a micro-tile: two 16-lane vectors.
 const NR: usize = 32;
+/// Steps before the end of a tile's loop at which its lines of C are fetched.
+const C_AHEAD: usize = 24;
 
 /// Products smaller than this many multiply-adds run on one thread: the
 /// 10-class layer's (64 x 512 x 10) took 1.4-2x as long split in two.
@@ -555,20 +557,6 @@ impl Tile {
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn kernel_with<const R: usize, const LAYOUT: u8, const V: usize>(&self) {
-        // Ask for the tile's lines of C now, so that they have arrived
-        // (for ownership) by the time the loop ends and they are written.
-        if self.c_cs == 1 {
-            for r in 0..R {
-                let row = self.c.wrapping_offset(r as isize * self.c_rs);
-                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
-                _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(16).cast_const().cast());
-            }
-        } else {
-            for q in 0..self.cols {
-                let row = self.c.wrapping_offset(q as isize * self.c_cs);
-                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
-            }
-        }
         let mut acc = [[_mm512_setzero_ps(); V]; R];
         let (mut a, mut b) = (self.a, self.b);
         let last_row = (R - 1) as isize * self.a_rs;
@@ -579,7 +567,7 @@ impl Tile {
         } else {
             self.a_rs
         };
-        for p in 0..self.k {
+        let mut step = |p: usize| {
             // The broadcast operand is read in place, often straight from L3
             // (the weight, just updated by the optimizer), in R streams of 4
             // bytes per step that the hardware prefetchers follow poorly:
@@ -608,6 +596,29 @@ impl Tile {
             // Past the operand after the last step: never read there.
             a = a.wrapping_offset(self.a_cs);
             b = b.wrapping_offset(self.b_rs);
+        };
+        // Ask for the tile's lines of C some steps before the end, so that
+        // they have arrived (for ownership) when they are written, and the
+        // loop's own reads have not evicted them yet.
+        let split = self.k.saturating_sub(C_AHEAD);
+        for p in 0..split {
+            step(p);
+        }
+        if self.c_cs == 1 {
+            for r in 0..R {
+                let row = self.c.wrapping_offset(r as isize * self.c_rs);
+                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
+                _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(16).cast_const().cast());
+            }
+        } else {
+            for q in 0..self.cols {
+                let row = self.c.wrapping_offset(q as isize * self.c_cs);
+                _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
+                _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(R - 1).cast_const().cast());
+            }
+        }
+        for p in split..self.k {
+            step(p);
         }
         if self.c_cs == 1 && self.cols == 16 * V && self.bias.is_null() && !self.relu {
             // SAFETY: a whole tile of C, R rows of 16 * V values, is ours.
