@@ -1,6 +1,6 @@
-//! `torch.utils.data.DataLoader`: batches of `(inputs, targets)`, built on a
-//! background thread a bounded queue ahead of the training loop when a core
-//! is free for it, else on the loop's own thread.
+//! `torch.utils.data.DataLoader`: batches of `(inputs, targets)`, built on the
+//! training loop's thread when asked for, or with `prefetch(n)` on a
+//! background thread a bounded queue ahead of it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SendError, SyncSender, TrySendError};
@@ -44,8 +44,8 @@ pub struct DataLoader {
     /// when no seed was given.
     drawn_seed: OnceLock<u64>,
     epoch: AtomicU64,
-    /// Batches the background thread prepares ahead; `None`: `iter` decides.
-    prefetch: Option<usize>,
+    /// Batches a background thread prepares ahead; 0: no thread.
+    prefetch: usize,
 }
 
 impl DataLoader {
@@ -60,7 +60,7 @@ impl DataLoader {
             seed: None,
             drawn_seed: OnceLock::new(),
             epoch: AtomicU64::new(0),
-            prefetch: None,
+            prefetch: 0,
         }
     }
 
@@ -86,14 +86,14 @@ impl DataLoader {
         self
     }
 
-    /// How many batches a background thread prepares ahead; 0 builds each
-    /// batch on the calling thread when it is asked for (PyTorch's
-    /// `num_workers=0`). By default 2 when a core is free for the thread
-    /// (fewer compute threads, `RAYON_NUM_THREADS`, than cores), else 0: a
-    /// thread sharing a core with the computation slows it down more than
-    /// building a batch costs (docs/decisions.md).
+    /// How many batches a background thread prepares ahead (like PyTorch's
+    /// `num_workers`, with one worker). By default 0: each batch is built on
+    /// the calling thread when it is asked for (PyTorch's `num_workers=0`).
+    /// Worth it when building a batch is slow (costly transforms) and a core
+    /// is free; for the tutorial's batches (about 7 µs each) it saved
+    /// nothing, on a free core or a shared one (docs/decisions.md).
     pub fn prefetch(mut self, batches: usize) -> DataLoader {
-        self.prefetch = Some(batches);
+        self.prefetch = batches;
         self
     }
 
@@ -158,9 +158,7 @@ impl DataLoader {
         } else {
             dataset.sample_shape()
         };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let spare_core = rayon::current_num_threads() < cores;
-        let prefetch = self.prefetch.unwrap_or(if spare_core { 2 } else { 0 });
+        let prefetch = self.prefetch;
         if prefetch == 0 {
             return Batches {
                 source: Source::Here {
@@ -172,6 +170,8 @@ impl DataLoader {
                 remaining: batches,
             };
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let spare_core = rayon::current_num_threads() < cores;
         let (sender, receiver) = sync_channel(prefetch);
         let worker = std::thread::Builder::new()
             .name("ferrograd-dataloader".into())
