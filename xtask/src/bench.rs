@@ -9,9 +9,9 @@
 //!   in `--rounds` rounds, each of which runs ours and then PyTorch's epochs at
 //!   each thread count, back to back, so that a ratio compares runs made
 //!   seconds apart (these machines' speed drifts by 30% over minutes); the
-//!   ratios shown are medians of the rounds' ratios. At 2+ threads a
-//!   core-to-core round trip is measured around each run, and a round whose
-//!   two runs were in different states of the VM (`same_state`) is run again;
+//!   ratios shown are medians of the rounds' ratios. A core-to-core round
+//!   trip is measured around each run, and a round whose two runs were in
+//!   different states of the VM (`same_state`) is run again;
 //! - a full `ferrograd train` under `/usr/bin/time -v` for its peak RSS;
 //! - the criterion benches: GEMM shapes (`autograd/benches/gemm.rs`), one
 //!   training step and the SGD step (`optim/benches/step.rs`), a DataLoader
@@ -231,12 +231,13 @@ fn bench(o: &Options) -> Result<(), String> {
             let r = format!("round {}/{}", round + 1, o.rounds);
             // On these VMs the two vCPUs are on different L3s in some minutes,
             // which makes any 2-thread epoch (ours or PyTorch's) about 1.35x as
-            // long: a round whose two runs were not both in the same state
-            // compares nothing, and is run again (at most twice).
-            let tries = if t > 1 && python.is_some() { 3 } else { 1 };
+            // long, and PyTorch's 1-thread epochs about 1.08x: a round whose
+            // two runs were not both in the same state compares nothing, and
+            // is run again (at most twice).
+            let tries = if python.is_some() { 3 } else { 1 };
             for attempt in 1..=tries {
                 step(&format!("{r}: tutorial epochs, {t} thread(s)"));
-                let (out, trips) = probed(t, || {
+                let (out, trips) = probed(|| {
                     tutorial_epoch(
                         &root,
                         &["--data-dir", data, "--epochs", &epochs],
@@ -253,7 +254,7 @@ fn bench(o: &Options) -> Result<(), String> {
                     break;
                 };
                 step(&format!("{r}: PyTorch, preloaded, {t} thread(s)"));
-                let (out, their_trips) = probed(t, || torch_epochs(python, "preloaded", t))?;
+                let (out, their_trips) = probed(|| torch_epochs(python, "preloaded", t))?;
                 if attempt < tries && !same_state(&[trips, their_trips]) {
                     step(&format!(
                         "{r}: the vCPUs changed L3s during the round (core-to-core round \
@@ -595,12 +596,10 @@ fn loadavg() -> String {
 }
 
 /// Runs `f`, with the core-to-core round trip measured just before and just
-/// after it when it runs on `threads > 1`.
-fn probed<T>(
-    threads: usize,
-    f: impl FnOnce() -> Result<T, String>,
-) -> Result<(T, Option<[f64; 2]>), String> {
-    let before = (threads > 1).then(core_round_trip_ns);
+/// after it (on a machine with two cores or more: the probe spins two threads).
+fn probed<T>(f: impl FnOnce() -> Result<T, String>) -> Result<(T, Option<[f64; 2]>), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let before = (cores > 1).then(core_round_trip_ns);
     let out = f()?;
     Ok((out, before.map(|b| [b, core_round_trip_ns()])))
 }
@@ -800,15 +799,16 @@ impl Report<'_> {
                 let each: Vec<String> = run.core_trips.iter().map(|&t| probes(t)).collect();
                 each.join(", ")
             };
-            if t > 1 {
+            if ours.core_trips.iter().any(Option::is_some) {
                 let again = ours.attempts.iter().filter(|&&a| a > 1).count();
                 let _ = writeln!(
                     s,
                     "Core-to-core round trip before/after each round's runs, ns (ours; PyTorch's): \
                      {}; {}. About 60: the two vCPUs share an L3; about 320: they do not, and a \
-                     2-thread epoch, ours or PyTorch's, takes about 1.35x as long \
-                     (docs/benchmarks.md). A round whose probes differ by 2x or more is run again, \
-                     at most twice: {again} round(s) were.",
+                     2-thread epoch, ours or PyTorch's, takes about 1.35x as long, a 1-thread \
+                     epoch of PyTorch's about 1.08x (ours: no change) (docs/benchmarks.md). A \
+                     round whose probes differ by 2x or more is run again, at most twice: {again} \
+                     round(s) were.",
                     trips(ours),
                     trips(pre)
                 );
