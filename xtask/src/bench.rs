@@ -231,9 +231,9 @@ fn bench(o: &Options) -> Result<(), String> {
             let r = format!("round {}/{}", round + 1, o.rounds);
             // On these VMs the two vCPUs are on different L3s in some minutes,
             // which makes any 2-thread epoch (ours or PyTorch's) about 1.35x as
-            // long, and PyTorch's 1-thread epochs about 1.08x: a round whose
-            // two runs were not both in the same state compares nothing, and
-            // is run again (at most twice).
+            // long, and often PyTorch's 1-thread epochs a little longer too: a
+            // round whose two runs were not both in the same state compares
+            // nothing, and is run again (at most twice).
             let tries = if python.is_some() { 3 } else { 1 };
             for attempt in 1..=tries {
                 step(&format!("{r}: tutorial epochs, {t} thread(s)"));
@@ -805,10 +805,9 @@ impl Report<'_> {
                     s,
                     "Core-to-core round trip before/after each round's runs, ns (ours; PyTorch's): \
                      {}; {}. About 60: the two vCPUs share an L3; about 320: they do not, and a \
-                     2-thread epoch, ours or PyTorch's, takes about 1.35x as long, a 1-thread \
-                     epoch of PyTorch's about 1.08x (ours: no change) (docs/benchmarks.md). A \
-                     round whose probes differ by 2x or more is run again, at most twice: {again} \
-                     round(s) were.",
+                     2-thread epoch, ours or PyTorch's, takes about 1.35x as long \
+                     (docs/benchmarks.md). A round whose probes differ by 2x or more is run \
+                     again, at most twice: {again} round(s) were.",
                     trips(ours),
                     trips(pre)
                 );
