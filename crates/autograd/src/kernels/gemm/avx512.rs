@@ -600,8 +600,8 @@ impl Tile {
         // Ask for the tile's lines of C some steps before the end, so that
         // they have arrived (for ownership) when they are written, and the
         // loop's own reads have not evicted them yet.
-        let split = self.k.saturating_sub(C_AHEAD);
-        for p in 0..split {
+        let fetch_c_at = self.k.saturating_sub(C_AHEAD);
+        for p in 0..fetch_c_at {
             step(p);
         }
         if self.c_cs == 1 {
@@ -617,7 +617,7 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(R - 1).cast_const().cast());
             }
         }
-        for p in split..self.k {
+        for p in fetch_c_at..self.k {
             step(p);
         }
         if self.c_cs == 1 && self.cols == 16 * V && self.bias.is_null() && !self.relu {
