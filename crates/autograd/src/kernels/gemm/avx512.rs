@@ -453,8 +453,7 @@ struct Tile {
     a: *const f32,
     a_rs: isize,
     a_cs: isize,
-    /// The packed panels (panel `jp` at `jp * k * NR`), or once in
-    /// `kernel_with`, the tile's panel, with `b_rs` between its rows.
+    /// The packed panels (panel `jp` at `jp * k * NR`).
     b: *const f32,
     /// Null, or the panel operand, whose whole panels are read in place
     /// (panel `jp` from column `jp * NR`, `b_rs` between rows).
@@ -469,6 +468,17 @@ struct Tile {
     /// Null, or the bias of C's first column in this tile.
     bias: *const f32,
     relu: bool,
+}
+
+/// Where one panel's tile goes: C's first element, columns (at most NR) and
+/// bias (null, or that of the tile's first column of C). Passed to the
+/// micro-kernel on its own so that the `Tile` is not rebuilt for each panel
+/// (its fields went through the stack: 1.5% of a weight-gradient product).
+#[derive(Clone, Copy)]
+struct Dest {
+    c: *mut f32,
+    cols: usize,
+    bias: *const f32,
 }
 
 impl Tile {
@@ -526,9 +536,7 @@ impl Tile {
             } else {
                 (self.b.add(jp * self.k * NR), NR as isize)
             };
-            let tile = Tile {
-                b,
-                b_rs,
+            let dest = Dest {
                 c: self.c.offset(j as isize * self.c_cs),
                 cols,
                 bias: if self.bias.is_null() || self.c_cs != 1 {
@@ -536,29 +544,34 @@ impl Tile {
                 } else {
                     self.bias.add(j)
                 },
-                ..*self
             };
             // A last panel of 16 columns or fewer (the 784-column weight
             // gradient's) gets one vector per row, not two with one of zeros.
             if cols <= 16 {
-                tile.kernel_with::<R, LAYOUT, 1>();
+                self.kernel_with::<R, LAYOUT, 1>(b, b_rs, dest);
             } else {
-                tile.kernel_with::<R, LAYOUT, 2>();
+                self.kernel_with::<R, LAYOUT, 2>(b, b_rs, dest);
             }
         }
     }
 
     /// The micro-kernel, for one layout of the broadcast operand (`LAYOUT`),
-    /// `V` vectors of 16 columns wide.
+    /// `V` vectors of 16 columns wide: the tile of the panel at `b` (`b_rs`
+    /// between its rows) into `dest`.
     ///
     /// # Safety
-    /// As for `run`, with `R` rows and one panel of at most `16 * V` columns;
-    /// `LAYOUT` must match the strides.
+    /// As for `run`, with `R` rows and one panel of at most `16 * V` columns
+    /// (`dest.cols`); `LAYOUT` must match the strides.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn kernel_with<const R: usize, const LAYOUT: u8, const V: usize>(&self) {
+    unsafe fn kernel_with<const R: usize, const LAYOUT: u8, const V: usize>(
+        &self,
+        mut b: *const f32,
+        b_rs: isize,
+        dest: Dest,
+    ) {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
-        let (mut a, mut b) = (self.a, self.b);
+        let mut a = self.a;
         let last_row = (R - 1) as isize * self.a_rs;
         // With contiguous columns (the common case) the R addresses are
         // constant offsets from `a`.
@@ -595,7 +608,7 @@ impl Tile {
             }
             // Past the operand after the last step: never read there.
             a = a.wrapping_offset(self.a_cs);
-            b = b.wrapping_offset(self.b_rs);
+            b = b.wrapping_offset(b_rs);
         };
         // Ask for the tile's lines of C some steps before the end, so that
         // they have arrived (for ownership) when they are written, and the
@@ -606,13 +619,13 @@ impl Tile {
         }
         if self.c_cs == 1 {
             for r in 0..R {
-                let row = self.c.wrapping_offset(r as isize * self.c_rs);
+                let row = dest.c.wrapping_offset(r as isize * self.c_rs);
                 _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
                 _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(16).cast_const().cast());
             }
         } else {
-            for q in 0..self.cols {
-                let row = self.c.wrapping_offset(q as isize * self.c_cs);
+            for q in 0..dest.cols {
+                let row = dest.c.wrapping_offset(q as isize * self.c_cs);
                 _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
                 _mm_prefetch::<_MM_HINT_ET0>(row.wrapping_add(R - 1).cast_const().cast());
             }
@@ -620,11 +633,11 @@ impl Tile {
         for p in fetch_c_at..self.k {
             step(p);
         }
-        if self.c_cs == 1 && self.cols == 16 * V && self.bias.is_null() && !self.relu {
+        if self.c_cs == 1 && dest.cols == 16 * V && dest.bias.is_null() && !self.relu {
             // SAFETY: a whole tile of C, R rows of 16 * V values, is ours.
-            unsafe { self.store_plain::<R, V>(acc) };
+            unsafe { self.store_plain::<R, V>(dest, acc) };
         } else {
-            self.store::<R, V>(acc);
+            self.store::<R, V>(dest, acc);
         }
     }
 
@@ -636,10 +649,14 @@ impl Tile {
     /// # Safety
     /// As for `run`, with `R` rows and `16 * V` columns; `c_cs == 1`.
     #[inline(always)]
-    unsafe fn store_plain<const R: usize, const V: usize>(&self, acc: [[__m512; V]; R]) {
+    unsafe fn store_plain<const R: usize, const V: usize>(
+        &self,
+        dest: Dest,
+        acc: [[__m512; V]; R],
+    ) {
         let (alpha, beta) = (_mm512_set1_ps(self.alpha), _mm512_set1_ps(self.beta));
         for (r, acc) in acc.iter().enumerate() {
-            let row = self.c.offset(r as isize * self.c_rs);
+            let row = dest.c.offset(r as isize * self.c_rs);
             for (v, &acc) in acc.iter().enumerate() {
                 let dst = row.add(16 * v);
                 // As `write`: alpha * acc + 0, rounded once, then + beta * c.
@@ -658,17 +675,17 @@ impl Tile {
     /// # Safety
     /// As for `run`.
     #[target_feature(enable = "avx512f")]
-    unsafe fn store<const R: usize, const V: usize>(&self, acc: [[__m512; V]; R]) {
+    unsafe fn store<const R: usize, const V: usize>(&self, dest: Dest, acc: [[__m512; V]; R]) {
         if self.c_cs == 1 {
-            let masks = [lanes(self.cols), lanes(self.cols.saturating_sub(16))];
-            let bias = if self.bias.is_null() {
+            let masks = [lanes(dest.cols), lanes(dest.cols.saturating_sub(16))];
+            let bias = if dest.bias.is_null() {
                 [_mm512_setzero_ps(); 2]
             } else {
                 // SAFETY: one bias value per valid column of the tile.
-                [0, 1].map(|v| _mm512_maskz_loadu_ps(masks[v], self.bias.wrapping_add(16 * v)))
+                [0, 1].map(|v| _mm512_maskz_loadu_ps(masks[v], dest.bias.wrapping_add(16 * v)))
             };
             for (r, acc) in acc.iter().enumerate() {
-                let row = self.c.offset(r as isize * self.c_rs);
+                let row = dest.c.offset(r as isize * self.c_rs);
                 for (v, &acc) in acc.iter().enumerate() {
                     // The second half may lie past C when the tile has <= 16
                     // columns; its mask is then empty and nothing is accessed.
@@ -681,20 +698,20 @@ impl Tile {
             // column r. Transpose each 16-column half in registers so that
             // each row of C gets one store of R contiguous values.
             let row_mask = lanes(R);
-            let bias = if self.bias.is_null() {
+            let bias = if dest.bias.is_null() {
                 _mm512_setzero_ps()
             } else {
                 // SAFETY: one bias value per row of the tile (C's columns).
-                _mm512_maskz_loadu_ps(row_mask, self.bias)
+                _mm512_maskz_loadu_ps(row_mask, dest.bias)
             };
             for v in 0..V {
                 let mut m = [_mm512_setzero_ps(); 16];
                 for (r, acc) in acc.iter().enumerate() {
                     m[r] = acc[v];
                 }
-                let valid = self.cols.saturating_sub(16 * v).min(16);
+                let valid = dest.cols.saturating_sub(16 * v).min(16);
                 for (q, &x) in transpose16(m).iter().enumerate().take(valid) {
-                    let dst = self.c.offset((16 * v + q) as isize * self.c_cs);
+                    let dst = dest.c.offset((16 * v + q) as isize * self.c_cs);
                     // SAFETY: R values of C's row, inside the tile.
                     self.write(x, bias, dst, row_mask);
                 }
