@@ -138,13 +138,24 @@ fn work(generation: u64, part: PartPtr, parts: usize) {
 /// Runs part `i`, claimed by this thread, and counts it done.
 fn run_claimed(part: &(dyn Fn(usize) + Sync), i: usize) {
     // A panic here would leave the caller waiting forever: abort instead.
-    let was_in_part = IN_PART.with(|p| p.replace(true));
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part(i)));
-    IN_PART.with(|p| p.set(was_in_part));
+    let ran = as_part(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part(i))));
     if ran.is_err() {
         std::process::abort();
     }
     SHARED.done.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Runs `f` as a part of a job: a job it starts gets one thread (`threads`).
+fn as_part<R>(f: impl FnOnce() -> R) -> R {
+    /// Puts the flag back even if `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_PART.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_PART.with(|p| p.replace(true)));
+    f()
 }
 
 /// Runs `part(i)` for every `i` in `0..parts` and returns when all are done,
@@ -166,7 +177,9 @@ pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usiz
         Ok(h) => h,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
         Err(TryLockError::WouldBlock) => {
-            (0..parts).for_each(part);
+            // Parts all the same, like the helpers': a job nested in one runs
+            // here too, rather than race for the helpers again.
+            as_part(|| (0..parts).for_each(part));
             return;
         }
     };
@@ -282,5 +295,25 @@ mod tests {
             assert_eq!(b, (1, 0), "{n} threads");
             assert_eq!(pool.install(threads), n, "outside a part");
         }
+    }
+
+    /// While another job holds the helpers, a job's parts all run on its
+    /// caller, still as parts: a job nested in one gets one thread. (Not so,
+    /// the test above failed now and then, when another test held them.)
+    #[test]
+    fn parts_run_here_while_the_helpers_are_busy_are_still_parts() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let busy = lock(&HELPERS);
+        let inside = pool.install(|| {
+            let seen = Mutex::new(Vec::new());
+            run_parts(2, threads(), &|_| lock(&seen).push(threads()));
+            seen.into_inner().unwrap()
+        });
+        drop(busy);
+        assert_eq!(inside, vec![1, 1]);
+        assert_eq!(pool.install(threads), 2, "outside a part");
     }
 }
