@@ -404,6 +404,10 @@ mod tests {
             (10, 64, 512),
             (25, 70, 100),
             (100, 9, 47),
+            // One output column (a 1-output layer): the AVX-512 plan writes
+            // C transposed, which with n = 1 has unit strides both ways.
+            (64, 784, 1),
+            (40, 64, 1),
         ];
         for kernel in kernels {
             for (m, k, n) in shapes {

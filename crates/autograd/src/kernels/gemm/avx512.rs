@@ -133,10 +133,11 @@ pub(super) unsafe fn gemm(
     let n = b.cols;
     let (a, b) = (View::of(a), View::of(b));
     // C = A B, written row by row; or C^T = B^T A^T, transposed on the way out.
-    let (bcast, panel, c_rs, c_cs) = if cost(a, b, false) <= cost(b.t(), a.t(), true) {
-        (a, b, n as isize, 1)
-    } else {
+    let transposed = cost(a, b, false) > cost(b.t(), a.t(), true);
+    let (bcast, panel, c_rs, c_cs) = if transposed {
         (b.t(), a.t(), 1, n as isize)
+    } else {
+        (a, b, n as isize, 1)
     };
     let panels = panel.cols.div_ceil(NR);
     let job = Job {
@@ -151,6 +152,7 @@ pub(super) unsafe fn gemm(
         c: SendPtr(c),
         c_rs,
         c_cs,
+        transposed,
         bias: SendPtr(bias.map_or(std::ptr::null_mut(), |b| b.as_ptr().cast_mut())),
         relu,
     };
@@ -277,6 +279,10 @@ struct Job {
     c: SendPtr,
     c_rs: isize,
     c_cs: isize,
+    /// Whether the tiles are of C^T (each tile's rows are columns of C, and
+    /// `store` transposes them): the strides cannot tell when C has one
+    /// column (both are 1).
+    transposed: bool,
     /// One value per column of C, or null. Only read.
     bias: SendPtr,
     relu: bool,
@@ -415,10 +421,11 @@ impl Job {
                 c: self.c.0.offset(i as isize * self.c_rs),
                 c_rs: self.c_rs,
                 c_cs: self.c_cs,
+                transposed: self.transposed,
                 cols: self.cols,
                 // The bias follows C's columns: the tile's if C is written
                 // as is, its rows' if transposed.
-                bias: if self.bias.0.is_null() || self.c_cs == 1 {
+                bias: if self.bias.0.is_null() || !self.transposed {
                     self.bias.0.cast_const()
                 } else {
                     self.bias.0.add(i).cast_const()
@@ -458,12 +465,15 @@ struct Tile {
     /// Null, or the panel operand, whose whole panels are read in place
     /// (panel `jp` from column `jp * NR`, `b_rs` between rows).
     b_src: *const f32,
+    /// `b_src`'s row stride.
     b_rs: isize,
     alpha: f32,
     beta: f32,
     c: *mut f32,
     c_rs: isize,
     c_cs: isize,
+    /// As `Job::transposed`.
+    transposed: bool,
     cols: usize,
     /// Null, or the bias of C's first column in this tile.
     bias: *const f32,
@@ -539,7 +549,7 @@ impl Tile {
             let dest = Dest {
                 c: self.c.offset(j as isize * self.c_cs),
                 cols,
-                bias: if self.bias.is_null() || self.c_cs != 1 {
+                bias: if self.bias.is_null() || self.transposed {
                     self.bias
                 } else {
                     self.bias.add(j)
@@ -560,8 +570,10 @@ impl Tile {
     /// between its rows) into `dest`.
     ///
     /// # Safety
-    /// As for `run`, with `R` rows and one panel of at most `16 * V` columns
-    /// (`dest.cols`); `LAYOUT` must match the strides.
+    /// As for `run`, with `R` rows; `b` reaches k rows of `16 * V` readable
+    /// values, `b_rs` apart; `dest` is the tile's block of C (`dest.cols <=
+    /// 16 * V` columns, ours) and its bias (null, or a value per column of C
+    /// in the tile); `LAYOUT` must match the strides.
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn kernel_with<const R: usize, const LAYOUT: u8, const V: usize>(
@@ -611,13 +623,14 @@ impl Tile {
             b = b.wrapping_offset(b_rs);
         };
         // Ask for the tile's lines of C some steps before the end, so that
-        // they have arrived (for ownership) when they are written, and the
-        // loop's own reads have not evicted them yet.
+        // they have arrived when they are written, and the loop's own reads
+        // have not evicted them yet. (`_MM_HINT_ET0` compiles to `prefetcht0`
+        // here: `prefetchw` needs the `prfchw` target feature, unstable.)
         let fetch_c_at = self.k.saturating_sub(C_AHEAD);
         for p in 0..fetch_c_at {
             step(p);
         }
-        if self.c_cs == 1 {
+        if !self.transposed {
             for r in 0..R {
                 let row = dest.c.wrapping_offset(r as isize * self.c_rs);
                 _mm_prefetch::<_MM_HINT_ET0>(row.cast_const().cast());
@@ -633,7 +646,7 @@ impl Tile {
         for p in fetch_c_at..self.k {
             step(p);
         }
-        if self.c_cs == 1 && dest.cols == 16 * V && dest.bias.is_null() && !self.relu {
+        if !self.transposed && dest.cols == 16 * V && dest.bias.is_null() && !self.relu {
             // SAFETY: a whole tile of C, R rows of 16 * V values, is ours.
             unsafe { self.store_plain::<R, V>(dest, acc) };
         } else {
@@ -647,7 +660,8 @@ impl Tile {
     /// k = 64 product 3-4%.
     ///
     /// # Safety
-    /// As for `run`, with `R` rows and `16 * V` columns; `c_cs == 1`.
+    /// As for `run`, with `R` rows and `dest.cols == 16 * V` columns; not
+    /// `transposed`.
     #[inline(always)]
     unsafe fn store_plain<const R: usize, const V: usize>(
         &self,
@@ -676,7 +690,7 @@ impl Tile {
     /// As for `run`.
     #[target_feature(enable = "avx512f")]
     unsafe fn store<const R: usize, const V: usize>(&self, dest: Dest, acc: [[__m512; V]; R]) {
-        if self.c_cs == 1 {
+        if !self.transposed {
             let masks = [lanes(dest.cols), lanes(dest.cols.saturating_sub(16))];
             let bias = if dest.bias.is_null() {
                 [_mm512_setzero_ps(); 2]
