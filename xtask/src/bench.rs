@@ -90,7 +90,7 @@ struct EpochRun {
     /// The median training epoch of each round, by round (`None`: not run then).
     rounds: Vec<Option<f64>>,
     /// Core-to-core round trips measured just before and just after the run
-    /// (`core_round_trip_ns`; at 2+ threads).
+    /// (`core_round_trip_ns`; on a machine with 2+ cores).
     core_trip_ns: Option<[f64; 2]>,
     /// The same, by round.
     core_trips: Vec<Option<[f64; 2]>>,

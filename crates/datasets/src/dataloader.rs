@@ -86,8 +86,8 @@ impl DataLoader {
         self
     }
 
-    /// How many batches a background thread prepares ahead (like PyTorch's
-    /// `num_workers`, with one worker). By default 0: each batch is built on
+    /// How many batches one background thread prepares ahead (PyTorch's
+    /// `num_workers=1` with `prefetch_factor=n`). By default 0: each batch is built on
     /// the calling thread when it is asked for (PyTorch's `num_workers=0`).
     /// Worth it when building a batch is slow (costly transforms) and a core
     /// is free; for the tutorial's batches (about 7 µs each) it saved

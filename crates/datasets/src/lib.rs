@@ -11,7 +11,8 @@
 //! - Transforms [`ToTensor`] (`u8 / 255`, `[1, H, W]`) and [`Normalize`].
 //! - [`DataLoader`]: `batch_size`, `shuffle` (seeded, a new permutation per
 //!   epoch, `set_epoch` to resume), `drop_last`; batches `(images [B,1,28,28],
-//!   labels [B])` prepared on a background thread ([`Batches`]).
+//!   labels [B])` ([`Batches`]) built on the caller's thread, or ahead on a
+//!   background thread with `prefetch(n)`.
 //! - [`DatasetError`]: every failure from outside, naming the file or URL.
 //!
 //! ```no_run
