@@ -237,7 +237,7 @@ fn bench(o: &Options) -> Result<(), String> {
             let tries = if python.is_some() { 3 } else { 1 };
             for attempt in 1..=tries {
                 step(&format!("{r}: tutorial epochs, {t} thread(s)"));
-                let (out, trips) = probed(|| {
+                let (out, trips) = probed(cores > 1, || {
                     tutorial_epoch(
                         &root,
                         &["--data-dir", data, "--epochs", &epochs],
@@ -254,7 +254,8 @@ fn bench(o: &Options) -> Result<(), String> {
                     break;
                 };
                 step(&format!("{r}: PyTorch, preloaded, {t} thread(s)"));
-                let (out, their_trips) = probed(|| torch_epochs(python, "preloaded", t))?;
+                let (out, their_trips) =
+                    probed(cores > 1, || torch_epochs(python, "preloaded", t))?;
                 if attempt < tries && !same_state(&[trips, their_trips]) {
                     step(&format!(
                         "{r}: the vCPUs changed L3s during the round (core-to-core round \
@@ -596,10 +597,13 @@ fn loadavg() -> String {
 }
 
 /// Runs `f`, with the core-to-core round trip measured just before and just
-/// after it (on a machine with two cores or more: the probe spins two threads).
-fn probed<T>(f: impl FnOnce() -> Result<T, String>) -> Result<(T, Option<[f64; 2]>), String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let before = (cores > 1).then(core_round_trip_ns);
+/// after it when `probe` (the machine has two cores or more: the probe spins
+/// two threads).
+fn probed<T>(
+    probe: bool,
+    f: impl FnOnce() -> Result<T, String>,
+) -> Result<(T, Option<[f64; 2]>), String> {
+    let before = probe.then(core_round_trip_ns);
     let out = f()?;
     Ok((out, before.map(|b| [b, core_round_trip_ns()])))
 }
