@@ -87,8 +87,9 @@ impl DataLoader {
     }
 
     /// How many batches one background thread prepares ahead (PyTorch's
-    /// `num_workers=1` with `prefetch_factor=n`). By default 0: each batch is built on
-    /// the calling thread when it is asked for (PyTorch's `num_workers=0`).
+    /// `num_workers=1` with `prefetch_factor=n`). By default 0: each batch is
+    /// built on the calling thread when it is asked for (PyTorch's
+    /// `num_workers=0`).
     /// Worth it when building a batch is slow (costly transforms) and a core
     /// is free; for the tutorial's batches (about 7 µs each) it saved
     /// nothing, on a free core or a shared one (docs/decisions.md).
@@ -158,8 +159,7 @@ impl DataLoader {
         } else {
             dataset.sample_shape()
         };
-        let prefetch = self.prefetch;
-        if prefetch == 0 {
+        if self.prefetch == 0 {
             return Batches {
                 source: Source::Here {
                     dataset,
@@ -172,7 +172,7 @@ impl DataLoader {
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let spare_core = rayon::current_num_threads() < cores;
-        let (sender, receiver) = sync_channel(prefetch);
+        let (sender, receiver) = sync_channel(self.prefetch);
         let worker = std::thread::Builder::new()
             .name("ferrograd-dataloader".into())
             .spawn(move || {
