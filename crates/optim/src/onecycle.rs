@@ -81,10 +81,13 @@ impl OneCycleLR {
                 optimizer.set_group_momentum(g, config.max_momentum);
             }
         }
-        let mut base = Base::new(optimizer);
-        base.base_lrs = vec![max_lr / config.div_factor; optimizer.num_groups()];
+        // Unlike the other schedulers, OneCycleLR sets `initial_lr` even when
+        // an earlier scheduler did (PyTorch's), and so it is the base lr.
+        for g in 0..optimizer.num_groups() {
+            optimizer.set_group_initial_lr(g, max_lr / config.div_factor);
+        }
         let mut scheduler = OneCycleLR {
-            base,
+            base: Base::new(optimizer),
             max_lr,
             total_steps,
             config,

@@ -49,6 +49,15 @@ pub trait Optimizer: Send {
     /// Set the learning rate of a group (what schedulers do).
     fn set_group_lr(&mut self, group: usize, lr: f64);
 
+    /// A group's `initial_lr` (PyTorch's `param_groups[group]["initial_lr"]`):
+    /// the lr the first scheduler found there, which every scheduler built
+    /// later takes as its base lr. `None` until a scheduler sets it.
+    fn group_initial_lr(&self, group: usize) -> Option<f64>;
+
+    /// Set a group's `initial_lr` (schedulers do, when it is unset; OneCycleLR
+    /// always).
+    fn set_group_initial_lr(&mut self, group: usize, lr: f64);
+
     /// The momentum OneCycleLR cycles: `momentum` (SGD, RMSprop) or `betas[0]`
     /// (Adam, AdamW) of a group; `None` for Adagrad.
     fn group_momentum(&self, group: usize) -> Option<f64>;
@@ -85,7 +94,8 @@ pub trait Optimizer: Send {
 ///   `max_exp_avg_sq` (Adam, AdamW), `square_avg`, `grad_avg` (RMSprop), `sum` (Adagrad).
 /// - `scalars["state.<i>.step"]`: steps taken by parameter `i`.
 /// - `scalars["param_groups.<g>.<name>"]`: group `g`'s hyperparameters (`lr`,
-///   `weight_decay`, `momentum`, `beta1`, ...; booleans as 0 or 1) and `num_params`.
+///   `weight_decay`, `momentum`, `beta1`, ...; booleans as 0 or 1), `num_params`,
+///   and `initial_lr` once a scheduler has set it.
 ///
 /// To store scalars as text, `format!("{v}")` and `str::parse::<f64>` round-trip
 /// them exactly (inf included); JSON needs serde_json's `float_roundtrip` feature.
@@ -193,6 +203,8 @@ struct Group<R> {
     params: Vec<Tensor>,
     /// The optimizer's config with this group's lr and weight decay.
     config: R,
+    /// Set by the first scheduler (`Optimizer::group_initial_lr`).
+    initial_lr: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -248,6 +260,7 @@ impl<R: Rule> Optim<R> {
             resolved.push(Group {
                 params: group.params,
                 config,
+                initial_lr: None,
             });
         }
         let state = vec![
@@ -353,6 +366,16 @@ impl<R: Rule> Optimizer for Optim<R> {
         self.groups[group].config.set("lr", lr);
     }
 
+    fn group_initial_lr(&self, group: usize) -> Option<f64> {
+        self.check_group(group);
+        self.groups[group].initial_lr
+    }
+
+    fn set_group_initial_lr(&mut self, group: usize, lr: f64) {
+        self.check_group(group);
+        self.groups[group].initial_lr = Some(lr);
+    }
+
     fn group_momentum(&self, group: usize) -> Option<f64> {
         self.check_group(group);
         R::MOMENTUM.map(|name| self.groups[group].config.get(name))
@@ -374,6 +397,9 @@ impl<R: Rule> Optimizer for Optim<R> {
             for name in R::HYPERPARAMETERS {
                 out.scalars
                     .insert(format!("{prefix}.{name}"), group.config.get(name));
+            }
+            if let Some(lr) = group.initial_lr {
+                out.scalars.insert(format!("{prefix}.initial_lr"), lr);
             }
         }
         for (i, (param, state)) in self.params().zip(&self.state).enumerate() {
@@ -427,6 +453,9 @@ impl<R: Rule> Optimizer for Optim<R> {
             for name in R::HYPERPARAMETERS {
                 group.config.set(name, get(name)?);
             }
+            // As in PyTorch, the saved groups replace ours, `initial_lr` (set
+            // by a scheduler) included or absent.
+            group.initial_lr = get("initial_lr").ok();
             group
                 .config
                 .validate()
@@ -483,7 +512,8 @@ fn is_group_key<R: Rule>(key: &str, num_groups: usize) -> bool {
     let group_ok = g
         .and_then(|g| g.parse::<usize>().ok())
         .is_some_and(|g| g < num_groups);
-    let name_ok = name.is_some_and(|n| n == "num_params" || R::HYPERPARAMETERS.contains(&n));
+    let name_ok = name
+        .is_some_and(|n| n == "num_params" || n == "initial_lr" || R::HYPERPARAMETERS.contains(&n));
     group_ok && name_ok
 }
 

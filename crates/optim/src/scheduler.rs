@@ -81,9 +81,21 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    pub fn new(optimizer: &dyn Optimizer) -> Base {
+    /// PyTorch's `LRScheduler.__init__`: each group's `initial_lr` is set to
+    /// its lr unless an earlier scheduler set it, and is the base lr.
+    pub fn new(optimizer: &mut dyn Optimizer) -> Base {
+        let base_lrs = (0..optimizer.num_groups())
+            .map(|g| match optimizer.group_initial_lr(g) {
+                Some(lr) => lr,
+                None => {
+                    let lr = optimizer.group_lr(g);
+                    optimizer.set_group_initial_lr(g, lr);
+                    lr
+                }
+            })
+            .collect();
         Base {
-            base_lrs: group_lrs(optimizer),
+            base_lrs,
             last_epoch: -1,
             last_lr: Vec::new(),
         }

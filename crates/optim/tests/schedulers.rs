@@ -389,3 +389,67 @@ fn scheduler_state_round_trips_and_rejects_other_schedulers() {
     fresh.load_state_dict(&saved).unwrap();
     assert_eq!(fresh.state_dict(), saved);
 }
+
+/// Schedulers built one after another on an optimizer take their base lr from
+/// the group's `initial_lr`, which the first sets (OneCycleLR always), not from
+/// the lr the earlier ones already changed. Values computed by PyTorch 2.15:
+/// `tests/pytorch/chained_schedulers.py`.
+#[test]
+fn chained_schedulers_take_their_base_lr_from_initial_lr() {
+    let run = |build: &dyn Fn(&mut SGD) -> Vec<Box<dyn LrScheduler>>, epochs: usize| {
+        let mut opt = sgd(0.1);
+        let mut schedulers = build(&mut opt);
+        let mut out = vec![opt.lr()];
+        for _ in 0..epochs {
+            opt.step();
+            for s in &mut schedulers {
+                s.step(&mut opt).unwrap();
+            }
+            out.push(opt.lr());
+        }
+        out
+    };
+    let got = run(
+        &|o| {
+            vec![
+                Box::new(LinearLR::new(o, 0.5, 1.0, 2).unwrap()),
+                Box::new(CosineAnnealingLR::new(o, 2, 0.0).unwrap()),
+            ]
+        },
+        6,
+    );
+    let want = [0.05, 0.0375, 0.0, 0.05, 0.1, 0.05, 0.0];
+    assert_close(&got, &want, 1e-12, 1e-15);
+
+    let got = run(
+        &|o| {
+            vec![
+                Box::new(MultiStepLR::new(o, &[0, 3], 0.5).unwrap()),
+                Box::new(CosineAnnealingLR::new(o, 3, 0.0).unwrap()),
+            ]
+        },
+        7,
+    );
+    let want = [0.05, 0.0375, 0.0125, 0.0, 0.025, 0.075, 0.1, 0.075];
+    assert_close(&got, &want, 1e-12, 1e-15);
+
+    let got = run(
+        &|o| {
+            vec![
+                Box::new(OneCycleLR::new(o, 1.0, 10, OneCycleConfig::default()).unwrap()),
+                Box::new(StepLR::new(o, 2, 0.5).unwrap()),
+            ]
+        },
+        6,
+    );
+    let want = [
+        0.04,
+        0.52,
+        0.5,
+        0.9504846320134737,
+        0.40587282697488153,
+        0.6112620219362893,
+        0.19437098903185537,
+    ];
+    assert_close(&got, &want, 1e-12, 1e-15);
+}
