@@ -42,6 +42,33 @@ impl Node {
     fn take(&self) -> Option<(Vec<Tensor>, BackwardFn)> {
         self.saved.lock().expect("node lock poisoned").take()
     }
+
+    /// Drop the backward closure and hand back the inputs (none if a pass took them).
+    fn release(&mut self) -> Vec<Tensor> {
+        let saved = self.saved.get_mut().unwrap_or_else(|e| e.into_inner());
+        // The closure goes first: the tensors it keeps are mostly inputs too,
+        // whose last handles are then the returned ones.
+        saved
+            .take()
+            .map_or_else(Vec::new, |(inputs, _backward)| inputs)
+    }
+}
+
+/// Frees the graph below a node with a loop: dropped field by field, a chain
+/// of 100k ops recursed once per node and overflowed the stack.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut pending = self.release();
+        while let Some(tensor) = pending.pop() {
+            // Only the last handle to a tensor frees it; its node is emptied
+            // first, so that the node's own drop has nothing left to recurse into.
+            if let Some(mut inner) = Arc::into_inner(tensor.0) {
+                if let Some(node) = &mut inner.node {
+                    pending.extend(node.release());
+                }
+            }
+        }
+    }
 }
 
 /// Why a backward pass could not run.

@@ -1,7 +1,7 @@
 //! PyTorch's autograd semantics: accumulation, zeroing, no_grad, detach, and
 //! the errors of backward().
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use autograd::{no_grad, BackwardError, NoGradGuard, Tensor};
@@ -149,6 +149,81 @@ fn deep_graphs_do_not_overflow_the_stack() {
     }
     y.sum().backward().unwrap();
     assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
+}
+
+/// Dropping a deep graph that never ran backward frees it with a loop: a
+/// chain of 100k ops recursed once per node and aborted the process.
+#[test]
+fn dropping_a_deep_graph_without_backward_does_not_overflow_the_stack() {
+    let x = leaf(&[1.0, 2.0]);
+    let freed = Arc::new(AtomicUsize::new(0));
+    let mut y = probe(&[&x], &freed);
+    for _ in 0..100_000 {
+        y = y.mul_scalar(1.0).add_scalar(0.0);
+    }
+    drop(y);
+    // The closure at the bottom of the 200k ops was freed, once.
+    assert_eq!(freed.load(Ordering::SeqCst), 1);
+    // The leaf is untouched and still usable.
+    x.mul_scalar(2.0).sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 2.0]);
+}
+
+/// Counts its drops.
+struct DropCount(Arc<AtomicUsize>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// An op on `inputs` whose backward closure counts its drop in `freed`.
+fn probe(inputs: &[&Tensor], freed: &Arc<AtomicUsize>) -> Tensor {
+    let count = DropCount(freed.clone());
+    let n = inputs.len();
+    Tensor::from_op(
+        inputs[0].to_vec(),
+        inputs[0].shape(),
+        "probe",
+        inputs,
+        move |g| {
+            let _keep = &count;
+            vec![Some(g.clone()); n]
+        },
+    )
+}
+
+/// Dropping graphs where tensors have several consumers (a deep chain of
+/// diamonds, a wide fan-in of one tensor, an op taking the same tensor
+/// twice) frees every node exactly once, however the last handle is
+/// reached, and leaves what is still held usable.
+#[test]
+fn dropping_shared_subgraphs_frees_every_node_once() {
+    let x = leaf(&[3.0]);
+    let freed = Arc::new(AtomicUsize::new(0));
+    // Diamonds: y -> (a, b) -> y', 50k deep.
+    let mut y = probe(&[&x], &freed);
+    for _ in 0..50_000 {
+        let (a, b) = (probe(&[&y], &freed), probe(&[&y], &freed));
+        y = probe(&[&a, &b], &freed);
+    }
+    drop(y);
+    assert_eq!(freed.load(Ordering::SeqCst), 1 + 3 * 50_000);
+
+    // One tensor read by 1000 ops, summed in a chain; `shared` still held.
+    freed.store(0, Ordering::SeqCst);
+    let shared = probe(&[&x], &freed);
+    let mut total = probe(&[&shared, &shared], &freed);
+    for _ in 0..1000 {
+        total = probe(&[&total, &probe(&[&shared], &freed)], &freed);
+    }
+    drop(total);
+    assert_eq!(freed.load(Ordering::SeqCst), 1 + 2 * 1000);
+    // The held tensor keeps its node: backward through it still works (and
+    // frees its closure).
+    shared.sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![1.0]);
+    assert_eq!(freed.load(Ordering::SeqCst), 2 + 2 * 1000);
 }
 
 /// `linear_relu` is `linear` then `relu`, bit for bit, values and gradients,
