@@ -279,8 +279,137 @@ fn relu_propagates_nan() {
     assert!(z.iter().all(|z| z.is_nan()), "{z:?}");
 }
 
-/// The fused ReLU gives +0.0 for -0.0 and for negative values, as `relu`
-/// does, and an empty input dimension gives the bias, as in PyTorch.
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|v| v.to_bits()).collect()
+}
+
+/// ReLU's values and gradients at its edge values, as PyTorch 2.15 gives
+/// them on the CPU (tests/pytorch/relu_edge_values.py): NaN and -0.0 pass
+/// unchanged; the gradient (`threshold_backward`: 0 where x <= 0) passes at
+/// NaN and is 0 at either zero. The op alone, then fused into a linear layer.
+#[test]
+fn relu_edge_values_match_pytorch() {
+    let (inf, nan) = (f32::INFINITY, f32::NAN);
+    let up = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[7]);
+    let x = leaf(&[nan, -0.0, 0.0, -1.0, 2.0, -inf, inf]);
+    let y = x.relu();
+    assert_eq!(
+        bits(&y.to_vec()),
+        bits(&[nan, -0.0, 0.0, 0.0, 2.0, 0.0, inf])
+    );
+    y.backward_with(up.clone()).unwrap();
+    assert_eq!(
+        x.grad().unwrap().to_vec(),
+        [1.0, 0.0, 0.0, 0.0, 5.0, 0.0, 7.0]
+    );
+
+    // One input per row, weight 1e-30: -1e-30 * 1e-30 underflows to -0.0,
+    // and the -0.0 bias keeps it -0.0.
+    for fused in [true, false] {
+        let x = Tensor::from_vec(vec![nan, -1e-30, 0.0, -1.0, 2.0, -inf, inf], &[7, 1])
+            .requires_grad_(true);
+        let w = Tensor::from_vec(vec![1e-30], &[1, 1]).requires_grad_(true);
+        let b = leaf(&[-0.0]);
+        let y = if fused {
+            x.linear_relu(&w, Some(&b))
+        } else {
+            x.linear(&w, Some(&b)).relu()
+        };
+        assert_eq!(
+            bits(&y.to_vec()),
+            bits(&[nan, -0.0, 0.0, 0.0, 2e-30, 0.0, inf]),
+            "fused {fused}"
+        );
+        y.backward_with(up.reshape(&[7, 1])).unwrap();
+        assert_eq!(
+            x.grad().unwrap().to_vec(),
+            [1e-30, 0.0, 0.0, 0.0, 5e-30, 0.0, 7e-30],
+            "fused {fused}"
+        );
+        assert!(w.grad().unwrap().item().is_nan(), "fused {fused}");
+        assert_eq!(b.grad().unwrap().to_vec(), [13.0], "fused {fused}");
+    }
+}
+
+/// A NaN in one input row of a training-sized layer (the AVX-512 kernel's
+/// shapes): that row's outputs are all NaN and pass their gradients on, as
+/// in PyTorch. The fused op's values and gradients are those of linear then
+/// relu, bit for bit, and those of an f64 computation of the unfused
+/// definition (NaN exactly where it has NaN).
+#[test]
+fn linear_relu_passes_gradients_through_nan_rows() {
+    let (rows, fan_in, fan_out) = (64, 784, 512);
+    let (nan_row, nan_col) = (17, 300);
+    let mut g = autograd::Generator::new(21);
+    let mut xv = Tensor::rand_uniform(&[rows, fan_in], -1.0, 1.0, &mut g).to_vec();
+    xv[nan_row * fan_in + nan_col] = f32::NAN;
+    let w = Tensor::rand_uniform(&[fan_out, fan_in], -0.1, 0.1, &mut g);
+    let b = Tensor::rand_uniform(&[fan_out], -0.1, 0.1, &mut g);
+    let up = Tensor::rand_uniform(&[rows, fan_out], -1.0, 1.0, &mut g);
+    let run = |fused: bool| {
+        let x = Tensor::from_vec(xv.clone(), &[rows, fan_in]).requires_grad_(true);
+        let (w, b) = (
+            w.detach().requires_grad_(true),
+            b.detach().requires_grad_(true),
+        );
+        let y = if fused {
+            x.linear_relu(&w, Some(&b))
+        } else {
+            x.linear(&w, Some(&b)).relu()
+        };
+        let values = y.to_vec();
+        y.backward_with(up.clone()).unwrap();
+        let grad = |t: &Tensor| t.grad().unwrap().to_vec();
+        [values, grad(&x), grad(&w), grad(&b)]
+    };
+    let [y, dx, dw, db] = run(true);
+    let split = run(false);
+    for (name, (got, want)) in ["y", "dx", "dw", "db"]
+        .iter()
+        .zip([&y, &dx, &dw, &db].iter().zip(&split))
+    {
+        assert_eq!(bits(got), bits(want), "{name}: fused and split differ");
+    }
+    assert!(y[nan_row * fan_out..][..fan_out].iter().all(|v| v.is_nan()));
+
+    // The unfused definition in f64: the upstream gradient where y is not <= 0.
+    let (wv, upv) = (w.to_vec(), up.to_vec());
+    let gy: Vec<f64> = (0..rows * fan_out)
+        .map(|k| if y[k] <= 0.0 { 0.0 } else { upv[k] as f64 })
+        .collect();
+    let close = |what: String, got: f32, want: f64| {
+        if want.is_nan() {
+            assert!(got.is_nan(), "{what}: {got}, want NaN");
+        } else {
+            assert!(
+                (got as f64 - want).abs() < 1e-4 * (1.0 + want.abs()),
+                "{what}: {got}, want {want}"
+            );
+        }
+    };
+    for o in 0..fan_out {
+        let want: f64 = (0..rows).map(|r| gy[r * fan_out + o]).sum();
+        close(format!("db[{o}]"), db[o], want);
+        for i in 0..fan_in {
+            let want: f64 = (0..rows)
+                .map(|r| gy[r * fan_out + o] * xv[r * fan_in + i] as f64)
+                .sum();
+            close(format!("dw[{o},{i}]"), dw[o * fan_in + i], want);
+        }
+    }
+    for r in 0..rows {
+        for i in 0..fan_in {
+            let want: f64 = (0..fan_out)
+                .map(|o| gy[r * fan_out + o] * wv[o * fan_in + i] as f64)
+                .sum();
+            close(format!("dx[{r},{i}]"), dx[r * fan_in + i], want);
+        }
+    }
+}
+
+/// The fused ReLU keeps -0.0 (as `torch.relu` does) and gives +0.0 for
+/// negative values, as `relu` does, and an empty input dimension gives the
+/// bias, as in PyTorch.
 #[test]
 fn linear_relu_edge_values() {
     // x . w = -1e-30 * 1e-30 underflows to -0.0; plus a -0.0 bias stays -0.0.
@@ -289,9 +418,8 @@ fn linear_relu_edge_values() {
     let b = Tensor::from_vec(vec![-0.0, 0.5], &[2]);
     let fused = x.linear_relu(&w, Some(&b)).to_vec();
     let split = x.linear(&w, Some(&b)).relu().to_vec();
-    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
     assert_eq!(bits(&fused), bits(&split));
-    assert_eq!(bits(&fused), bits(&[0.0, 0.5]));
+    assert_eq!(bits(&fused), bits(&[-0.0, 0.5]));
     // in_features = 0: the output is the bias.
     let x = Tensor::zeros(&[3, 0]);
     let w = Tensor::zeros(&[4, 0]);

@@ -127,9 +127,10 @@ pub fn gemm_linear_new(a: MatRef, b: MatRef, bias: Option<&[f32]>, relu: bool) -
     c
 }
 
-/// PyTorch's ReLU of one value: 0 for x <= 0, x otherwise (NaN included).
+/// PyTorch's ReLU of one value (its CPU clamp): 0 for x < 0, x otherwise, so
+/// NaN stays NaN and -0.0 stays -0.0, as `torch.relu` gives.
 pub fn relu_f32(x: f32) -> f32 {
-    if x <= 0.0 {
+    if x < 0.0 {
         0.0
     } else {
         x

@@ -53,18 +53,20 @@ pub(crate) fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync
     })
 }
 
-/// ReLU's backward: `g` where `x` (ReLU's input, or its output: the sign is
-/// the same) is positive, else 0.
+/// ReLU's backward: `relu_grad` of each value (`x` is ReLU's input or its
+/// output: where either is <= 0, both are).
 pub(crate) fn relu_backward(g: &Tensor, x: &Tensor) -> Tensor {
     Tensor::from_vec(zip_map(g, x, relu_grad), g.shape())
 }
 
-/// ReLU's backward for one value: the gradient `g` where `x` is positive, else 0.
+/// ReLU's backward for one value, PyTorch's `threshold_backward`: 0 where
+/// `x <= 0`, else `g`, so a NaN passes the gradient on (as the NaN it
+/// produced passes on the values).
 pub(crate) fn relu_grad(g: f32, x: f32) -> f32 {
-    if x > 0.0 {
-        g
-    } else {
+    if x <= 0.0 {
         0.0
+    } else {
+        g
     }
 }
 
@@ -311,7 +313,8 @@ impl Tensor {
         })
     }
 
-    /// `max(x, 0)`, keeping NaN as NaN (as PyTorch does).
+    /// `max(x, 0)` as PyTorch computes it: NaN stays NaN and -0.0 stays
+    /// -0.0; the gradient is 0 where `x <= 0` and passes where x is NaN.
     pub fn relu(&self) -> Tensor {
         let x = self.clone();
         Tensor::from_op(

@@ -755,12 +755,12 @@ impl Tile {
     }
 }
 
-/// `relu_f32` on 16 lanes: 0.0 where x <= 0 (so -0.0 becomes +0.0), x
-/// elsewhere (NaN included: the ordered compare is false for it).
+/// `relu_f32` on 16 lanes: 0.0 where x < 0, x elsewhere (NaN and -0.0
+/// included: the ordered compare is false for both).
 #[target_feature(enable = "avx512f")]
 fn relu16(x: __m512) -> __m512 {
-    let non_positive = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, _mm512_setzero_ps());
-    _mm512_maskz_mov_ps(!non_positive, x)
+    let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_setzero_ps());
+    _mm512_maskz_mov_ps(!negative, x)
 }
 
 /// Transposes a 16 x 16 matrix held as 16 row vectors.
@@ -827,6 +827,40 @@ mod tests {
             for j in 0..16 {
                 assert_eq!(out[16 * i + j], m[16 * j + i], "({i}, {j})");
             }
+        }
+    }
+
+    /// `relu16` is `relu_f32` lane by lane, bit for bit, at the edge values:
+    /// NaN (either sign) and -0.0 kept, negatives (subnormal, -inf) to +0.0.
+    #[test]
+    fn relu16_is_relu_f32_at_edge_values() {
+        if !available() {
+            return;
+        }
+        let x = [
+            f32::NAN,
+            -f32::NAN,
+            -0.0,
+            0.0,
+            -1.0,
+            2.0,
+            f32::NEG_INFINITY,
+            f32::INFINITY,
+            -1e-45,
+            1e-45,
+            f32::MIN,
+            f32::MAX,
+            -0.5,
+            0.5,
+            -3.0,
+            7.0,
+        ];
+        let mut out = [0f32; 16];
+        // SAFETY: avx512f checked above; 16 values in and out.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), relu16(_mm512_loadu_ps(x.as_ptr()))) };
+        for (x, y) in x.iter().zip(out) {
+            let want = crate::kernels::gemm::relu_f32(*x);
+            assert_eq!(y.to_bits(), want.to_bits(), "relu({x}) = {y}, want {want}");
         }
     }
 }
