@@ -70,6 +70,28 @@ pub(crate) fn relu_grad(g: f32, x: f32) -> f32 {
     }
 }
 
+/// `x ** p` as PyTorch's CPU kernel computes it: the exponents 0.5, 2, 3,
+/// -0.5, -1 and -2 by `sqrt`, products and quotients, others by `powf`. The
+/// values differ from `powf`'s at -inf and -0.0 (`(-inf) ** 0.5` is NaN, as
+/// `sqrt` gives, not inf) and by an ulp elsewhere.
+fn pow_f32(x: f32, p: f32) -> f32 {
+    if p == 0.5 {
+        x.sqrt()
+    } else if p == 2.0 {
+        x * x
+    } else if p == 3.0 {
+        x * x * x
+    } else if p == -0.5 {
+        1.0 / x.sqrt()
+    } else if p == -1.0 {
+        1.0 / x
+    } else if p == -2.0 {
+        1.0 / (x * x)
+    } else {
+        x.powf(p)
+    }
+}
+
 /// Call `f(out_index, a_index, b_index)` for every element of the broadcast
 /// shape `out`, given each operand's (broadcast) strides.
 fn for_each_broadcast(
@@ -216,10 +238,11 @@ impl Tensor {
         let (a, b) = (self.clone(), other.clone());
         Tensor::from_op(data, &shape, "div", &[self, other], move |g| {
             let ga = a.requires_grad().then(|| g.div(&b).sum_to(a.shape()));
-            // d(a/b)/db = -a / b^2
+            // d(a/b)/db = -a / b^2, as PyTorch orders it, -g * ((a / b) / b):
+            // g * a / (b * b) overflowed (or underflowed) where the quotients do not.
             let gb = b
                 .requires_grad()
-                .then(|| g.mul(&a).div(&b.mul(&b)).neg().sum_to(b.shape()));
+                .then(|| g.neg().mul(&a.div(&b).div(&b)).sum_to(b.shape()));
             vec![ga, gb]
         })
     }
@@ -287,16 +310,21 @@ impl Tensor {
         )
     }
 
-    /// `self ** p` for a constant exponent.
+    /// `self ** p` for a constant exponent, as PyTorch computes it (see
+    /// `pow_f32`). The gradient is 0 for `p == 0`, even where `x ** -1` is
+    /// infinite, as in PyTorch.
     pub fn pow(&self, p: f32) -> Tensor {
         let x = self.clone();
         Tensor::from_op(
-            map(self, |v| v.powf(p)),
+            map(self, |v| pow_f32(v, p)),
             self.shape(),
             "pow",
             &[self],
             move |g| {
-                let d = map(&x, |v| p * v.powf(p - 1.0));
+                if p == 0.0 {
+                    return vec![Some(Tensor::zeros(x.shape()))];
+                }
+                let d = map(&x, |v| p * pow_f32(v, p - 1.0));
                 vec![Some(Tensor::from_vec(
                     zip_map(g, &Tensor::from_vec(d, x.shape()), |g, d| g * d),
                     x.shape(),

@@ -1,0 +1,93 @@
+//! Edge values of pow and div, as PyTorch 2.15 gives them on the CPU
+//! (tests/pytorch/ops_edge_values.py).
+
+use autograd::Tensor;
+
+const INF: f32 = f32::INFINITY;
+const NAN: f32 = f32::NAN;
+
+/// The same values bit for bit (the sign of zeros included), any NaN for NaN.
+fn assert_same(what: &str, got: &[f32], want: &[f32]) {
+    let same = got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()));
+    assert!(same, "{what}: {got:?}, want {want:?}");
+}
+
+fn leaf(v: &[f32]) -> Tensor {
+    Tensor::from_slice(v, &[v.len()]).requires_grad_(true)
+}
+
+/// Exponents PyTorch computes by sqrt, products and quotients: `(-inf) ** 0.5`
+/// is NaN (powf: inf), `(-0.0) ** 0.5` is -0.0, `7 ** -0.5` is `1 / sqrt(7)`,
+/// `0.1 ** -2` is `1 / (0.1 * 0.1)`; others by powf.
+#[test]
+fn pow_takes_pytorchs_special_exponents() {
+    let x = Tensor::from_vec(vec![-INF, -0.0, 0.0, 7.0, 0.1, 3.0, INF, NAN], &[8]);
+    let cases: [(f32, [f32; 8]); 8] = [
+        (
+            0.5,
+            [NAN, -0.0, 0.0, 2.6457512, 0.31622776, 1.7320508, INF, NAN],
+        ),
+        (2.0, [INF, 0.0, 0.0, 49.0, 0.010000001, 9.0, INF, NAN]),
+        (3.0, [-INF, -0.0, 0.0, 343.0, 0.001, 27.0, INF, NAN]),
+        (
+            -0.5,
+            [NAN, -INF, INF, 0.3779645, 3.1622777, 0.57735026, 0.0, NAN],
+        ),
+        (
+            -1.0,
+            [-0.0, -INF, INF, 0.14285715, 10.0, 0.33333334, 0.0, NAN],
+        ),
+        (
+            -2.0,
+            [0.0, INF, INF, 0.020408163, 99.99999, 0.11111111, 0.0, NAN],
+        ),
+        (0.0, [1.0; 8]),
+        (
+            1.5,
+            [INF, 0.0, 0.0, 18.52026, 0.031_622_78, 5.196152, INF, NAN],
+        ),
+    ];
+    for (p, want) in cases {
+        assert_same(&format!("x ** {p}"), &x.pow(p).to_vec(), &want);
+    }
+}
+
+/// The gradient of `x ** 0` is 0 everywhere (x = 0 gave NaN: 0 * 0 ** -1),
+/// and the derivative's power takes the same special exponents
+/// (`0.5 * (-0.0) ** -0.5` is -inf).
+#[test]
+fn pow_gradient_is_pytorchs() {
+    let cases: [(f32, [f32; 6]); 3] = [
+        (0.0, [0.0; 6]),
+        (0.5, [INF, -INF, 0.35355338, NAN, NAN, 0.0]),
+        (3.0, [0.0, 0.0, 12.0, 3.0, NAN, INF]),
+    ];
+    for (p, want) in cases {
+        let x = leaf(&[0.0, -0.0, 2.0, -1.0, NAN, INF]);
+        x.pow(p).backward_with(Tensor::ones(&[6])).unwrap();
+        assert_same(&format!("d(x ** {p})"), &x.grad().unwrap().to_vec(), &want);
+    }
+}
+
+/// The divisor's gradient is `-g * ((a / b) / b)`, as PyTorch orders it:
+/// `g * a / (b * b)` was inf for a = 1e-20, b = 1e-25 (b * b underflows).
+#[test]
+fn div_gradient_of_the_divisor_does_not_overflow() {
+    let a = leaf(&[1e-20, 1e20, 3.0]);
+    let b = leaf(&[1e-25, 1e25, 7.0]);
+    a.div(&b).backward_with(Tensor::ones(&[3])).unwrap();
+    assert_same(
+        "da",
+        &a.grad().unwrap().to_vec(),
+        &[1e25, 1e-25, 0.14285715],
+    );
+    assert_same(
+        "db",
+        &b.grad().unwrap().to_vec(),
+        &[-9.9999994e29, -1.0000001e-30, -0.06122449],
+    );
+}
