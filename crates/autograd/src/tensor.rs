@@ -178,7 +178,12 @@ impl Tensor {
     }
 
     /// Size along `dim` (negative counts from the end, as in PyTorch).
+    /// Panics on a 0-d tensor, which has no dims to size.
     pub fn size(&self, dim: isize) -> usize {
+        assert!(
+            self.dims() > 0,
+            "size(): dimension {dim} specified, but the tensor has no dimensions"
+        );
         self.shape()[self.dim_index(dim)]
     }
 
@@ -198,12 +203,13 @@ impl Tensor {
         &self.0.layout
     }
 
-    /// Resolve a possibly negative dim; panics with a clear message if out of range.
+    /// Resolve a possibly negative dim; panics with a clear message if out of
+    /// range. A 0-d tensor takes 0 or -1, as one of size 1 (as in PyTorch).
     pub fn dim_index(&self, dim: isize) -> usize {
-        let n = self.dims() as isize;
+        let n = (self.dims() as isize).max(1);
         let d = if dim < 0 { dim + n } else { dim };
         assert!(
-            (0..n.max(1)).contains(&d),
+            (0..n).contains(&d),
             "dimension {dim} out of range for a tensor of shape {:?}",
             self.shape()
         );

@@ -1,5 +1,5 @@
-//! Edge values of pow and div, as PyTorch 2.15 gives them on the CPU
-//! (tests/pytorch/ops_edge_values.py).
+//! Edge values of pow, div and the ops along a dim of a 0-d tensor, as
+//! PyTorch 2.15 gives them on the CPU (tests/pytorch/ops_edge_values.py).
 
 use autograd::Tensor;
 
@@ -90,4 +90,62 @@ fn div_gradient_of_the_divisor_does_not_overflow() {
         &b.grad().unwrap().to_vec(),
         &[-9.9999994e29, -1.0000001e-30, -0.06122449],
     );
+}
+
+/// dim 0 or -1 of a 0-d tensor is a dim of size 1 and the result is 0-d,
+/// with keepdim too (these panicked on an internal slice index).
+#[test]
+fn ops_along_a_dim_of_a_0d_tensor_are_pytorchs() {
+    for dim in [0, -1] {
+        for keepdim in [false, true] {
+            let x = Tensor::scalar(3.0);
+            let case = format!("dim {dim}, keepdim {keepdim}");
+            let (max, at) = x.max_dim(dim, keepdim);
+            for (name, t, want) in [
+                ("sum_dim", x.sum_dim(dim, keepdim), 3.0),
+                ("mean_dim", x.mean_dim(dim, keepdim), 3.0),
+                ("max_dim", max, 3.0),
+                ("max_dim's index", at, 0.0),
+            ] {
+                assert_eq!(t.shape(), &[] as &[usize], "{name}, {case}");
+                assert_eq!(t.item(), want, "{name}, {case}");
+            }
+        }
+        let x = Tensor::scalar(3.0).requires_grad_(true);
+        let (softmax, log_softmax) = (x.softmax(dim), x.log_softmax(dim));
+        let picked = x.gather(dim, &Tensor::scalar(0.0));
+        for (name, t, want) in [
+            ("softmax", &softmax, 1.0),
+            ("log_softmax", &log_softmax, 0.0),
+            ("argmax", &x.argmax(dim), 0.0),
+            ("gather", &picked, 3.0),
+        ] {
+            assert_eq!(t.shape(), &[] as &[usize], "{name}, dim {dim}");
+            assert_eq!(t.item(), want, "{name}, dim {dim}");
+        }
+        // 2 * 0 + 3 * 0 + 5 + 7 + 11 + 13, as PyTorch gives.
+        let out = softmax
+            .mul_scalar(2.0)
+            .add(&log_softmax.mul_scalar(3.0))
+            .add(&x.sum_dim(dim, false).mul_scalar(5.0))
+            .add(&x.mean_dim(dim, false).mul_scalar(7.0))
+            .add(&x.max_dim(dim, false).0.mul_scalar(11.0))
+            .add(&picked.mul_scalar(13.0));
+        out.backward().unwrap();
+        assert_eq!(x.grad().unwrap().item(), 36.0, "dim {dim}");
+    }
+}
+
+/// Other dims of a 0-d tensor are out of range, as in PyTorch, with a clear
+/// message.
+#[test]
+#[should_panic(expected = "dimension 1 out of range for a tensor of shape []")]
+fn dim_1_of_a_0d_tensor_is_out_of_range() {
+    Tensor::scalar(3.0).sum_dim(1, false);
+}
+
+#[test]
+#[should_panic(expected = "dimension -2 out of range for a tensor of shape []")]
+fn dim_minus_2_of_a_0d_tensor_is_out_of_range() {
+    Tensor::scalar(3.0).softmax(-2);
 }

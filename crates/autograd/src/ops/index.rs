@@ -24,7 +24,7 @@ impl Tensor {
             self.shape()
         );
         let (outer, size, inner) = split_at_dim(self.shape(), d);
-        let picks = index.shape()[d];
+        let (_, picks, _) = split_at_dim(index.shape(), d);
         let positions: Vec<usize> = index.with_data(|ix| {
             ix.iter()
                 .map(|&v| {

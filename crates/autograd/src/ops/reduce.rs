@@ -2,16 +2,25 @@
 
 use crate::Tensor;
 
-/// View a contiguous `shape` as `[outer, size, inner]` around `dim`.
+/// View a contiguous `shape` as `[outer, size, inner]` around `dim`. A 0-d
+/// tensor is one value along a dim of size 1, as PyTorch takes dim 0 or -1
+/// of a 0-d tensor.
 pub(crate) fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+    if shape.is_empty() {
+        return (1, 1, 1);
+    }
     let outer = shape[..dim].iter().product();
     let inner = shape[dim + 1..].iter().product();
     (outer, shape[dim], inner)
 }
 
-/// The shape after reducing `dim`, kept as size 1 or removed.
+/// The shape after reducing `dim`, kept as size 1 or removed (0-d stays
+/// 0-d, with keepdim too, as in PyTorch).
 fn reduced_shape(shape: &[usize], dim: usize, keepdim: bool) -> Vec<usize> {
     let mut s = shape.to_vec();
+    if s.is_empty() {
+        return s;
+    }
     if keepdim {
         s[dim] = 1;
     } else {
@@ -64,7 +73,8 @@ impl Tensor {
 
     /// Mean along `dim`.
     pub fn mean_dim(&self, dim: isize, keepdim: bool) -> Tensor {
-        let n = self.size(dim) as f32;
+        let (_, n, _) = split_at_dim(self.shape(), self.dim_index(dim));
+        let n = n as f32;
         self.sum_dim(dim, keepdim).div_scalar(n)
     }
 

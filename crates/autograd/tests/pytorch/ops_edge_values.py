@@ -1,5 +1,5 @@
-"""Edge values of pow and div in PyTorch (CPU), for crates/autograd/tests/ops_edge_values.rs.
-Run: python3 ops_edge_values.py"""
+"""Edge values of pow, div and ops along a dim of a 0-d tensor in PyTorch (CPU), for
+crates/autograd/tests/ops_edge_values.rs. Run: python3 ops_edge_values.py"""
 
 import torch
 
@@ -28,3 +28,20 @@ b = torch.tensor([1e-25, 1e25, 7.0], requires_grad=True)
 (a / b).backward(torch.ones(3))
 show("div grad a", a.grad)
 show("div grad b", b.grad)
+
+# Ops along dim 0 or -1 of a 0-d tensor: a dim of size 1, the result 0-d.
+for dim in [0, -1]:
+    for keepdim in [False, True]:
+        x = torch.tensor(3.0, requires_grad=True)
+        show(f"sum dim {dim} keepdim {keepdim}", x.sum(dim, keepdim=keepdim))
+        show(f"mean dim {dim} keepdim {keepdim}", x.mean(dim, keepdim=keepdim))
+        v, i = x.max(dim, keepdim=keepdim)
+        show(f"max dim {dim} keepdim {keepdim}", v)
+        show(f"argmax dim {dim} keepdim {keepdim}", i)
+    x = torch.tensor(3.0, requires_grad=True)
+    show(f"softmax dim {dim}", x.softmax(dim))
+    show(f"log_softmax dim {dim}", x.log_softmax(dim))
+    out = 2 * x.softmax(dim) + 3 * x.log_softmax(dim) + 5 * x.sum(dim) + 7 * x.mean(dim) + 11 * x.max(dim)[0]
+    out = out + 13 * x.gather(dim, torch.tensor(0))
+    out.backward()
+    show(f"grad of 2 softmax + 3 log_softmax + 5 sum + 7 mean + 11 max + 13 gather, dim {dim}", x.grad)
