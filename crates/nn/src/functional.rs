@@ -61,7 +61,7 @@ pub fn nll_loss(
 ) -> Tensor {
     with_batch_dim(input, target, reduction, |input, target| {
         let picked = pick_targets("nll_loss", input, target, weight, ignore_index);
-        reduce(picked.losses, reduction, picked.total_weight)
+        reduce_picked(picked.losses.clone(), reduction, &picked)
     })
 }
 
@@ -142,7 +142,7 @@ pub fn cross_entropy(
             return reduce(per_sample, reduction, count);
         }
         let picked = pick_targets("cross_entropy", &logp, target, weight, ignore_index);
-        let nll = reduce(picked.losses, reduction, picked.total_weight);
+        let nll = reduce_picked(picked.losses.clone(), reduction, &picked);
         if eps == 0.0 {
             return nll;
         }
@@ -152,7 +152,7 @@ pub fn cross_entropy(
         };
         // -Σ_c weight[c] * logp[i, c] for each element not ignored.
         let smooth = weighted.sum_dim(1, false).mul_mask(&picked.neg_valid);
-        let smooth = reduce(smooth, reduction, picked.total_weight);
+        let smooth = reduce_picked(smooth, reduction, &picked);
         nll.mul_scalar(1.0 - eps)
             .add(&smooth.mul_scalar(eps / classes as f32))
     })
@@ -253,6 +253,8 @@ struct Picked {
     losses: Tensor,
     /// Σ weight[y_i] over the elements not ignored.
     total_weight: f32,
+    /// How many elements are not ignored.
+    count: usize,
     /// `[N, d…]`: -1 where a target is not ignored, 0 where it is.
     neg_valid: Tensor,
 }
@@ -327,8 +329,22 @@ fn pick_targets(
     Picked {
         losses,
         total_weight,
+        count: picks.iter().flatten().count(),
         neg_valid: Tensor::from_vec(neg_valid, target.shape()),
     }
+}
+
+/// `reduce` for picked losses, dividing a mean by the total weight. A mean
+/// over no target (every one ignored) is NaN with a zero gradient, as in
+/// PyTorch: dividing by 0 would send an infinite gradient into the masks, and
+/// inf * 0 is NaN. (A zero total weight over targets not ignored gives NaN
+/// gradients in PyTorch, and here; PyTorch's stay 0 in rows whose target is
+/// ignored, ours are NaN there too.)
+fn reduce_picked(losses: Tensor, reduction: Reduction, picked: &Picked) -> Tensor {
+    if reduction == Reduction::Mean && picked.count == 0 {
+        return losses.sum().mul_scalar(0.0).add_scalar(f32::NAN);
+    }
+    reduce(losses, reduction, picked.total_weight)
 }
 
 /// Combine per-element losses; the mean divides the sum by `mean_divisor`.

@@ -103,6 +103,43 @@ fn mean_of_only_ignored_targets_is_nan_as_in_pytorch() {
         cross_entropy(&logits(), &t, None, -100, Reduction::Sum, 0.0).item(),
         0.0
     );
+    // Nothing depends on the input, so PyTorch's gradient is zero (not the
+    // NaN of 0 * (1 / 0)): one optimizer step on such a batch changes nothing.
+    for smoothing in [0.0, 0.2] {
+        for weight in [None, Some(weight())] {
+            let x = logits().requires_grad_(true);
+            let loss = cross_entropy(&x, &t, weight.as_ref(), -100, Reduction::Mean, smoothing);
+            assert!(loss.item().is_nan());
+            loss.backward().unwrap();
+            let what = format!("cross_entropy grad, smoothing {smoothing}, weight {weight:?}");
+            assert_close(&what, &x.grad().unwrap().to_vec(), &[0.0; 12]);
+        }
+    }
+    let x = logits().log_softmax(1).detach().requires_grad_(true);
+    let loss = nll_loss(&x, &t, None, -100, Reduction::Mean);
+    assert!(loss.item().is_nan());
+    loss.backward().unwrap();
+    assert_close("nll_loss grad", &x.grad().unwrap().to_vec(), &[0.0; 12]);
+    // Targets that are not ignored but weigh 0 in all: PyTorch's gradient is
+    // NaN at the picked entries (-0 * 1/0) and 0 elsewhere.
+    let x = logits().log_softmax(1).detach().requires_grad_(true);
+    let t = Tensor::from_vec(vec![1.0, 1.0, 2.0, 2.0], &[4]);
+    let w = Tensor::from_vec(vec![1.0, 0.0, 0.0], &[3]);
+    let loss = nll_loss(&x, &t, Some(&w), -100, Reduction::Mean);
+    assert!(loss.item().is_nan());
+    loss.backward().unwrap();
+    let nan_at: Vec<bool> = x
+        .grad()
+        .unwrap()
+        .to_vec()
+        .iter()
+        .map(|g| g.is_nan())
+        .collect();
+    let picked = [1, 4, 8, 11];
+    assert_eq!(
+        nan_at,
+        (0..12).map(|i| picked.contains(&i)).collect::<Vec<_>>()
+    );
 }
 
 #[test]
