@@ -65,7 +65,8 @@ pub struct DataArgs {
     /// Which data set.
     #[arg(long, value_enum, default_value = "fashion-mnist")]
     pub dataset: DatasetName,
-    /// Never use the network: use files already in --data-dir or the Debian package dataset-fashion-mnist.
+    /// Use only the files already in --data-dir (torchvision's download=False); without it, missing files
+    /// are copied from the Debian package dataset-fashion-mnist if installed, else downloaded.
     #[arg(long)]
     pub no_download: bool,
     /// Worker threads for the numeric kernels (default: all cores).

@@ -24,12 +24,22 @@ pub fn load(data: &DataArgs, train: bool) -> Result<Mnist> {
                 data.data_dir.display()
             )
         })?;
+    let images = || {
+        Mnist::raw_folder(&data.data_dir, variant).join(variant.files()[if train { 0 } else { 2 }])
+    };
     if set.is_empty() {
-        let images = Mnist::raw_folder(&data.data_dir, variant)
-            .join(variant.files()[if train { 0 } else { 2 }]);
         bail!(
             "{}: the {} {split} set holds no images",
-            images.display(),
+            images().display(),
+            variant.name()
+        );
+    }
+    // The network's first layer takes 784 pixels.
+    let (rows, cols) = set.image_size();
+    if (rows, cols) != (28, 28) {
+        bail!(
+            "{}: the {} {split} set's images are {rows}x{cols}; the network takes 28x28",
+            images().display(),
             variant.name()
         );
     }

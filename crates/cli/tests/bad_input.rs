@@ -115,6 +115,27 @@ fn labels_out_of_range_name_the_file() {
         .assert_no_training();
 }
 
+/// A well-formed IDX file of 64 images of 14x14 (the test split): the
+/// network takes 784 pixels, so this is an error naming the file, not a
+/// panic in the first layer.
+#[test]
+fn images_that_are_not_28x28_name_the_file_and_the_size() {
+    let data = synthetic_data("bad-image-size");
+    let file = raw_dir(data.path()).join("t10k-images-idx3-ubyte");
+    let mut bytes = vec![0, 0, 0x08, 3, 0, 0, 0, 64, 0, 0, 0, 14, 0, 0, 0, 14];
+    bytes.extend(random_bytes(64 * 14 * 14));
+    fs::write(&file, bytes).unwrap();
+    train(data.path(), &[])
+        .assert_error(&[&arg(&file), "14x14", "28x28"])
+        .assert_no_training();
+    let weights = weights_file(&data, "w.safetensors", |_| {});
+    let (data, weights) = (arg(data.path()), arg(&weights));
+    let common = ["--data-dir", &data, "--no-download", "--weights", &weights];
+    for command in [&["eval"][..], &["predict", "--index", "0"]] {
+        run(command.iter().chain(&common)).assert_error(&[&arg(&file), "14x14", "28x28"]);
+    }
+}
+
 // ------------------------------------------------------------------ --init
 
 #[test]
@@ -276,6 +297,17 @@ fn a_negative_learning_rate_is_rejected() {
     let data = synthetic_data("bad-lr");
     train(data.path(), &["--lr=-1"])
         .assert_error(&["--lr", ">= 0", "-1"])
+        .assert_no_training();
+}
+
+#[test]
+fn a_scheduler_that_would_make_the_lr_negative_or_nan_is_rejected() {
+    let data = synthetic_data("bad-scheduler");
+    train(data.path(), &["--scheduler", "exponential:-1"])
+        .assert_error(&["--scheduler", "GAMMA must not be negative"])
+        .assert_no_training();
+    train(data.path(), &["--scheduler", "onecycle:nan"])
+        .assert_error(&["--scheduler", "MAX_LR must be a finite number"])
         .assert_no_training();
 }
 

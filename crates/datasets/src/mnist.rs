@@ -244,7 +244,8 @@ impl Mnist {
         self.variant.classes()
     }
 
-    /// `(rows, cols)` of every image: `(28, 28)`.
+    /// `(rows, cols)` of every image, as the image file says: `(28, 28)` in
+    /// the real data sets (not checked, as in torchvision).
     pub fn image_size(&self) -> (usize, usize) {
         (self.rows, self.cols)
     }

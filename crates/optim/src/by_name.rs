@@ -154,14 +154,27 @@ fn scheduler_from_spec(
             Ok(())
         }
     };
+    // Finite numbers only: a NaN or infinite factor would train on with a NaN lr.
     let number = |i: usize, what: &str, default: Option<f64>| -> Result<f64, OptimError> {
         match (args.get(i), default) {
-            (Some(text), _) => text
-                .parse::<f64>()
-                .map_err(|_| bad(&format!("{what} must be a number, got '{text}'"))),
+            (Some(text), _) => match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(x),
+                _ => Err(bad(&format!(
+                    "{what} must be a finite number, got '{text}'"
+                ))),
+            },
             (None, Some(default)) => Ok(default),
             (None, None) => Err(bad(&format!("{name} needs {what}"))),
         }
+    };
+    // For the values that multiply the lr or become it: a negative one would
+    // turn the lr negative (gradient ascent), which `--lr` refuses too.
+    let non_negative = |i: usize, what: &str, default: Option<f64>| -> Result<f64, OptimError> {
+        let x = number(i, what, default)?;
+        if x < 0.0 {
+            return Err(bad(&format!("{what} must not be negative, got {x}")));
+        }
+        Ok(x)
     };
     let count = |i: usize, what: &str, default: Option<usize>| -> Result<usize, OptimError> {
         match (args.get(i), default) {
@@ -177,7 +190,7 @@ fn scheduler_from_spec(
     let scheduler: Box<dyn LrScheduler> = match name.as_str() {
         "step" => {
             max_args(2)?;
-            Box::new(StepLR::new(optimizer, count(0, "STEP_SIZE", None)?, number(1, "GAMMA", Some(0.1))?)?)
+            Box::new(StepLR::new(optimizer, count(0, "STEP_SIZE", None)?, non_negative(1, "GAMMA", Some(0.1))?)?)
         }
         "multistep" => {
             max_args(2)?;
@@ -186,16 +199,16 @@ fn scheduler_from_spec(
                 .split(',')
                 .map(|m| m.trim().parse::<usize>().map_err(|_| bad(&format!("milestone '{m}' is not an epoch number"))))
                 .collect::<Result<Vec<_>, _>>()?;
-            Box::new(MultiStepLR::new(optimizer, &milestones, number(1, "GAMMA", Some(0.1))?)?)
+            Box::new(MultiStepLR::new(optimizer, &milestones, non_negative(1, "GAMMA", Some(0.1))?)?)
         }
         "exponential" => {
             max_args(1)?;
-            Box::new(ExponentialLR::new(optimizer, number(0, "GAMMA", None)?)?)
+            Box::new(ExponentialLR::new(optimizer, non_negative(0, "GAMMA", None)?)?)
         }
         "cosine" => {
             max_args(2)?;
             let t_max = count(0, "T_MAX", Some(epochs))?;
-            Box::new(CosineAnnealingLR::new(optimizer, t_max, number(1, "ETA_MIN", Some(0.0))?)?)
+            Box::new(CosineAnnealingLR::new(optimizer, t_max, non_negative(1, "ETA_MIN", Some(0.0))?)?)
         }
         "linear" => {
             max_args(3)?;
@@ -207,7 +220,7 @@ fn scheduler_from_spec(
             max_args(2)?;
             let config = OneCycleConfig { pct_start: number(1, "PCT_START", Some(0.3))?, ..Default::default() };
             let total_steps = epochs * steps_per_epoch;
-            Box::new(OneCycleLR::new(optimizer, number(0, "MAX_LR", None)?, total_steps, config)?)
+            Box::new(OneCycleLR::new(optimizer, non_negative(0, "MAX_LR", None)?, total_steps, config)?)
         }
         "plateau" => {
             max_args(2)?;

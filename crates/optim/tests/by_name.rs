@@ -184,4 +184,19 @@ fn scheduler_spec_errors_name_the_spec() {
     assert!(err("exponential").contains("exponential needs GAMMA"));
     assert!(err("onecycle").contains("onecycle needs MAX_LR"));
     assert!(err("plateau:2").contains("Factor should be < 1.0"));
+    // What would make the lr NaN or negative is refused, as `--lr` is.
+    for spec in [
+        "exponential:nan",
+        "step:2:inf",
+        "cosine:5:NaN",
+        "onecycle:-inf",
+    ] {
+        let value = spec.rsplit(':').next().unwrap();
+        let want = format!("must be a finite number, got '{value}'");
+        assert!(err(spec).contains(&want), "{spec}: {}", err(spec));
+    }
+    assert!(err("exponential:-1").contains("GAMMA must not be negative, got -1"));
+    assert!(err("multistep:2,4:-0.5").contains("GAMMA must not be negative"));
+    assert!(err("cosine:5:-0.1").contains("ETA_MIN must not be negative"));
+    assert!(err("onecycle:-5").contains("MAX_LR must not be negative"));
 }
