@@ -130,7 +130,8 @@ impl std::error::Error for CheckpointError {
 // ------------------------------------------------------------------ saving
 
 /// Save `state_dict` to `path` as safetensors: F32 tensors under their names,
-/// little-endian, row-major, which `safetensors.torch.load_file` reads.
+/// little-endian, row-major, which `safetensors.torch.load_file` reads;
+/// BatchNorm's `num_batches_tracked` as I64, its dtype in PyTorch.
 ///
 /// The file is written to a temporary file in the same directory, synced,
 /// then renamed over `path`, so a crash never leaves a partial checkpoint.
@@ -160,14 +161,28 @@ pub fn save_safetensors_with_metadata(
 ) -> Result<(), CheckpointError> {
     let path = path.as_ref();
     let tensors = state_dict.iter().map(|(name, t)| {
-        let bytes: Vec<u8> = t.with_data(|d| d.iter().flat_map(|v| v.to_le_bytes()).collect());
-        (
-            name.to_string(),
-            F32Bytes {
-                shape: t.shape().to_vec(),
-                bytes,
+        let shape = t.shape().to_vec();
+        let counter = name == "num_batches_tracked" || name.ends_with(".num_batches_tracked");
+        let as_i64 = t.with_data(|d| {
+            d.iter()
+                .map(|&v| (v.fract() == 0.0 && v.abs() < 2f32.powi(63)).then_some(v as i64))
+                .collect::<Option<Vec<i64>>>()
+        });
+        let bytes = match as_i64 {
+            // PyTorch's dtype for BatchNorm's counter, so that the file's
+            // dtypes are those of the model's state_dict.
+            Some(counts) if counter => TensorBytes {
+                dtype: Dtype::I64,
+                shape,
+                bytes: counts.iter().flat_map(|v| v.to_le_bytes()).collect(),
             },
-        )
+            _ => TensorBytes {
+                dtype: Dtype::F32,
+                shape,
+                bytes: t.with_data(|d| d.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            },
+        };
+        (name.to_string(), bytes)
     });
     let info: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
         metadata
@@ -187,15 +202,16 @@ pub fn save_safetensors_with_metadata(
     })
 }
 
-/// An f32 tensor's bytes, as the safetensors crate wants to see them.
-struct F32Bytes {
+/// A tensor's bytes, as the safetensors crate wants to see them.
+struct TensorBytes {
+    dtype: Dtype,
     shape: Vec<usize>,
     bytes: Vec<u8>,
 }
 
-impl View for F32Bytes {
+impl View for TensorBytes {
     fn dtype(&self) -> Dtype {
-        Dtype::F32
+        self.dtype
     }
     fn shape(&self) -> &[usize] {
         &self.shape

@@ -175,12 +175,22 @@ fn round_trip_is_bit_identical_with_buffers_and_metadata() {
         assert_eq!(bits(x), bits(y), "{name}");
     }
     assert_eq!(b.get("1.num_batches_tracked").unwrap().item(), 1.0);
-    // The header carries the metadata as PyTorch's safetensors writes it.
+    // The header carries the metadata as PyTorch's safetensors writes it, and
+    // PyTorch's dtypes: I64 for BatchNorm's counter (its 8 bytes hold 1).
     let bytes = std::fs::read(&path).unwrap();
+    let (header, data) = parse(&bytes);
     assert_eq!(
-        parse(&bytes).0["__metadata__"],
+        header["__metadata__"],
         json!({"optimizer": "sgd", "step": "42"})
     );
+    let counter = header["1.num_batches_tracked"].as_object().unwrap();
+    assert_eq!(
+        (&counter["dtype"], &counter["shape"]),
+        (&json!("I64"), &json!([]))
+    );
+    let [start, end]: [usize; 2] = serde_json::from_value(counter["data_offsets"].clone()).unwrap();
+    assert_eq!(data[start..end], 1i64.to_le_bytes());
+    assert_eq!(header["1.running_var"]["dtype"], "F32");
     // Saving again replaces the file.
     save_safetensors(&path, &fresh.state_dict()).unwrap();
     assert!(load_safetensors_with_metadata(&path).unwrap().1.is_empty());
