@@ -11,76 +11,142 @@ use crate::Module;
 ///
 /// - Training mode: normalises with the batch mean and biased variance, and
 ///   updates `running_mean` / `running_var` (the latter with the unbiased
-///   variance) by `running = (1 - momentum) * running + momentum * batch`,
+///   variance) by `running = (1 - momentum) * running + momentum * batch`
+///   (with `momentum: None`, the cumulative average: momentum `1 / batches`),
 ///   and counts `num_batches_tracked`, as PyTorch does.
-/// - Eval mode: normalises with the running statistics.
+/// - Eval mode: normalises with the running statistics (with the batch's
+///   when `track_running_stats` is false: there are none).
 ///
 /// Buffers `running_mean`, `running_var` and `num_batches_tracked` go into the
 /// state dict under PyTorch's names.
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::{BatchNorm1d, BatchNorm1dConfig, Module};
+/// let bn = BatchNorm1d::with_config(2, BatchNorm1dConfig { momentum: None, ..Default::default() });
+/// bn.forward(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[2, 2]));
+/// assert_eq!(bn.running_mean().unwrap().to_vec(), vec![2.0, 4.0]); // the average of one batch
+/// ```
 pub struct BatchNorm1d {
-    eps: f32,
-    momentum: f32,
-    weight: Tensor,
-    bias: Tensor,
-    running_mean: Tensor,
-    running_var: Tensor,
-    num_batches_tracked: Tensor,
+    config: BatchNorm1dConfig,
+    num_features: usize,
+    /// `None` without `affine`.
+    weight: Option<Tensor>,
+    /// `None` without `affine` or `bias`.
+    bias: Option<Tensor>,
+    /// `None` without `track_running_stats`.
+    running: Option<Running>,
     training: AtomicBool,
+}
+
+/// `running_mean`, `running_var`, `num_batches_tracked`.
+struct Running {
+    mean: Tensor,
+    var: Tensor,
+    count: Tensor,
+}
+
+/// `nn.BatchNorm1d`'s keyword arguments; `Default` is PyTorch's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNorm1dConfig {
+    /// Added to the variance (1e-5).
+    pub eps: f32,
+    /// Weight of the batch in the running statistics (0.1); `None`: their
+    /// cumulative average over the batches seen.
+    pub momentum: Option<f32>,
+    /// Learned `weight` (ones) and `bias` (zeros) (true).
+    pub affine: bool,
+    /// With `affine`, whether there is a `bias` (true; keyword-only in PyTorch).
+    pub bias: bool,
+    /// Keep running statistics for eval mode (true).
+    pub track_running_stats: bool,
+}
+
+impl Default for BatchNorm1dConfig {
+    fn default() -> Self {
+        BatchNorm1dConfig {
+            eps: 1e-5,
+            momentum: Some(0.1),
+            affine: true,
+            bias: true,
+            track_running_stats: true,
+        }
+    }
 }
 
 impl BatchNorm1d {
     /// `nn.BatchNorm1d(num_features)`: eps 1e-5, momentum 0.1, weight 1, bias 0.
     pub fn new(num_features: usize) -> BatchNorm1d {
-        BatchNorm1d::with_options(num_features, 1e-5, 0.1)
+        BatchNorm1d::with_config(num_features, BatchNorm1dConfig::default())
     }
 
     /// `nn.BatchNorm1d(num_features, eps=eps, momentum=momentum)`.
     pub fn with_options(num_features: usize, eps: f32, momentum: f32) -> BatchNorm1d {
-        BatchNorm1d {
+        let config = BatchNorm1dConfig {
             eps,
-            momentum,
-            weight: Tensor::ones(&[num_features]).requires_grad_(true),
-            bias: Tensor::zeros(&[num_features]).requires_grad_(true),
-            running_mean: Tensor::zeros(&[num_features]),
-            running_var: Tensor::ones(&[num_features]),
-            num_batches_tracked: Tensor::scalar(0.0),
+            momentum: Some(momentum),
+            ..Default::default()
+        };
+        BatchNorm1d::with_config(num_features, config)
+    }
+
+    /// `nn.BatchNorm1d(num_features, **config)`.
+    pub fn with_config(num_features: usize, config: BatchNorm1dConfig) -> BatchNorm1d {
+        let param = |t: Tensor| t.requires_grad_(true);
+        BatchNorm1d {
+            config,
+            num_features,
+            weight: config.affine.then(|| param(Tensor::ones(&[num_features]))),
+            bias: (config.affine && config.bias).then(|| param(Tensor::zeros(&[num_features]))),
+            running: config.track_running_stats.then(|| Running {
+                mean: Tensor::zeros(&[num_features]),
+                var: Tensor::ones(&[num_features]),
+                count: Tensor::scalar(0.0),
+            }),
             training: AtomicBool::new(true),
         }
     }
 
-    pub fn running_mean(&self) -> &Tensor {
-        &self.running_mean
+    /// `None` without `track_running_stats`.
+    pub fn running_mean(&self) -> Option<&Tensor> {
+        self.running.as_ref().map(|r| &r.mean)
     }
 
-    pub fn running_var(&self) -> &Tensor {
-        &self.running_var
+    /// `None` without `track_running_stats`.
+    pub fn running_var(&self) -> Option<&Tensor> {
+        self.running.as_ref().map(|r| &r.var)
     }
 
     /// Update the running statistics from a batch's mean and biased variance
     /// over `n` values per feature (outside the graph).
-    fn track(&self, mean: &[f32], biased_var: &[f32], n: usize) {
-        let m = self.momentum;
+    fn track(running: &Running, momentum: Option<f32>, mean: &[f32], biased_var: &[f32], n: usize) {
+        let count = running.count.with_data_mut(|c| {
+            c[0] += 1.0;
+            c[0]
+        });
+        // PyTorch computes 1 / count in f64 and hands it to the kernel as a double.
+        let m = momentum.unwrap_or((1.0 / count as f64) as f32);
         let unbias = n as f32 / (n - 1) as f32;
-        self.running_mean.with_data_mut(|rm| {
+        running.mean.with_data_mut(|rm| {
             for (r, &b) in rm.iter_mut().zip(mean) {
                 *r = (1.0 - m) * *r + m * b;
             }
         });
-        self.running_var.with_data_mut(|rv| {
+        running.var.with_data_mut(|rv| {
             for (r, &b) in rv.iter_mut().zip(biased_var) {
                 *r = (1.0 - m) * *r + m * b * unbias;
             }
         });
-        self.num_batches_tracked.with_data_mut(|c| c[0] += 1.0);
     }
 }
 
 impl Module for BatchNorm1d {
     /// # Panics
     /// On an input that is not `[N, C]` or `[N, C, L]` with `C` features, and
-    /// in training mode on a single value per feature, as PyTorch raises.
+    /// on a single value per feature when normalising with batch statistics,
+    /// as PyTorch raises.
     fn forward(&self, x: &Tensor) -> Tensor {
-        let c = self.weight.numel();
+        let c = self.num_features;
         assert!(
             (x.dims() == 2 || x.dims() == 3) && x.shape()[1] == c,
             "BatchNorm1d({c}): expected input of shape [N, {c}] or [N, {c}, L], got {:?}",
@@ -96,46 +162,59 @@ impl Module for BatchNorm1d {
             };
             t.mean_dim(0, true)
         };
-        let (centered, std) = if self.training.load(Ordering::Relaxed) {
-            let n = x.numel() / c.max(1);
-            assert!(
-                n > 1,
-                "BatchNorm1d: expected more than 1 value per channel when training, got input size {:?}",
-                x.shape()
-            );
-            let mean = per_feature_mean(x);
-            let centered = x.sub(&mean);
-            let var = per_feature_mean(&centered.mul(&centered));
-            self.track(&mean.to_vec(), &var.to_vec(), n);
-            (centered, var.add_scalar(self.eps).sqrt())
-        } else {
-            // Copies, so that a later in-place update of the buffers cannot
-            // change what this graph's backward pass reads.
-            let mean = Tensor::from_vec(self.running_mean.to_vec(), &stat_shape);
-            let var = Tensor::from_vec(self.running_var.to_vec(), &stat_shape);
-            (x.sub(&mean), var.add_scalar(self.eps).sqrt())
+        let training = self.training.load(Ordering::Relaxed);
+        let (centered, std) = match &self.running {
+            Some(running) if !training => {
+                // Copies, so that a later in-place update of the buffers cannot
+                // change what this graph's backward pass reads.
+                let mean = Tensor::from_vec(running.mean.to_vec(), &stat_shape);
+                let var = Tensor::from_vec(running.var.to_vec(), &stat_shape);
+                (x.sub(&mean), var.add_scalar(self.config.eps).sqrt())
+            }
+            running => {
+                let n = x.numel() / c.max(1);
+                assert!(
+                    n > 1,
+                    "BatchNorm1d: expected more than 1 value per channel when training, got input size {:?}",
+                    x.shape()
+                );
+                let mean = per_feature_mean(x);
+                let centered = x.sub(&mean);
+                let var = per_feature_mean(&centered.mul(&centered));
+                if let Some(running) = running {
+                    let momentum = self.config.momentum;
+                    BatchNorm1d::track(running, momentum, &mean.to_vec(), &var.to_vec(), n);
+                }
+                (centered, var.add_scalar(self.config.eps).sqrt())
+            }
         };
-        centered
-            .div(&std)
-            .mul(&self.weight.reshape(&stat_shape))
-            .add(&self.bias.reshape(&stat_shape))
+        let mut y = centered.div(&std);
+        if let Some(weight) = &self.weight {
+            y = y.mul(&weight.reshape(&stat_shape));
+        }
+        if let Some(bias) = &self.bias {
+            y = y.add(&bias.reshape(&stat_shape));
+        }
+        y
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("weight".to_string(), self.weight.clone()),
-            ("bias".to_string(), self.bias.clone()),
-        ]
+        let weight = self
+            .weight
+            .iter()
+            .map(|w| ("weight".to_string(), w.clone()));
+        let bias = self.bias.iter().map(|b| ("bias".to_string(), b.clone()));
+        weight.chain(bias).collect()
     }
 
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        let Some(running) = &self.running else {
+            return Vec::new();
+        };
         vec![
-            ("running_mean".to_string(), self.running_mean.clone()),
-            ("running_var".to_string(), self.running_var.clone()),
-            (
-                "num_batches_tracked".to_string(),
-                self.num_batches_tracked.clone(),
-            ),
+            ("running_mean".to_string(), running.mean.clone()),
+            ("running_var".to_string(), running.var.clone()),
+            ("num_batches_tracked".to_string(), running.count.clone()),
         ]
     }
 
@@ -144,16 +223,68 @@ impl Module for BatchNorm1d {
     }
 
     fn extra_repr(&self) -> String {
-        // Python prints 1e-5 as "1e-05".
-        let eps = format!("{:e}", self.eps);
-        let eps = match eps.split_once("e-") {
-            Some((m, e)) if e.len() == 1 => format!("{m}e-0{e}"),
-            _ => eps,
-        };
+        let c = &self.config;
+        let momentum = c.momentum.map_or("None".to_string(), python_float);
+        let title = |b: bool| if b { "True" } else { "False" };
         format!(
-            "{}, eps={eps}, momentum={}, affine=True, track_running_stats=True",
-            self.weight.numel(),
-            self.momentum
+            "{}, eps={}, momentum={momentum}, affine={}, bias={}, track_running_stats={}",
+            self.num_features,
+            python_float(c.eps),
+            title(c.affine),
+            title(self.bias.is_some()),
+            title(c.track_running_stats)
         )
+    }
+}
+
+/// `x` as Python's `repr(float)` prints it: the shortest digits that read
+/// back, positional for 1e-4 <= |x| < 1e16 (`0.001`, `2.0`), else with an
+/// exponent of at least two digits (`1e-05`).
+fn python_float(x: f32) -> String {
+    let x = x as f64;
+    let digits = format!("{:e}", x as f32); // the shortest for the f32
+    let (mantissa, exponent) = digits.split_once('e').unwrap_or((&digits, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "nan".into()
+        } else if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    if x == 0.0 || (-4..16).contains(&exponent) {
+        let positional: f64 = format!("{mantissa}e{exponent}").parse().unwrap_or(x);
+        let text = format!("{positional}");
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        };
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_float;
+
+    #[test]
+    fn floats_print_as_python_prints_them() {
+        let cases = [
+            (1e-5, "1e-05"),
+            (1e-3, "0.001"),
+            (1e-4, "0.0001"),
+            (0.1, "0.1"),
+            (2.0, "2.0"),
+            (0.0, "0.0"),
+            (2.5e-7, "2.5e-07"),
+            (1e20, "1e+20"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(python_float(x), want, "{x}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 //!   names), `named_buffers`, `train`/`eval`, `zero_grad`, `state_dict`,
 //!   `load_state_dict`, `repr`; [`prefixed`] names a child's parameters.
 //! - Layers: [`Linear`], [`ReLU`], [`Flatten`], [`Identity`], [`Softmax`],
-//!   [`LogSoftmax`], [`Dropout`], [`BatchNorm1d`], [`Sequential`] (built
+//!   [`LogSoftmax`], [`Dropout`], [`BatchNorm1d`] ([`BatchNorm1dConfig`]), [`Sequential`] (built
 //!   with [`sequential!`]).
 //! - Losses: [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`], and as
 //!   functions in [`functional`] with [`Reduction`].
@@ -35,7 +35,7 @@ pub mod models;
 mod module;
 mod sequential;
 
-pub use batchnorm::BatchNorm1d;
+pub use batchnorm::{BatchNorm1d, BatchNorm1dConfig};
 pub use checkpoint::{
     load_safetensors, load_safetensors_with_metadata, save_safetensors,
     save_safetensors_with_metadata, CheckpointError,

@@ -4,8 +4,8 @@ use autograd::gradcheck::gradcheck;
 use autograd::{Generator, Tensor};
 use nn::models::NeuralNetwork;
 use nn::{
-    sequential, BatchNorm1d, CheckpointError, Dropout, Flatten, Identity, Linear, LogSoftmax,
-    Module, ReLU, Sequential, Softmax, StateDict,
+    sequential, BatchNorm1d, BatchNorm1dConfig, CheckpointError, Dropout, Flatten, Identity,
+    Linear, LogSoftmax, Module, ReLU, Sequential, Softmax, StateDict,
 };
 
 fn names(named: Vec<(String, Tensor)>) -> Vec<String> {
@@ -210,12 +210,12 @@ fn batchnorm_normalises_and_tracks_like_pytorch() {
     );
     let close = |t: &Tensor, w: &[f32]| t.to_vec().iter().zip(w).all(|(a, b)| (a - b).abs() < 1e-6);
     assert!(
-        close(bn.running_mean(), &[0.2, 0.4]),
+        close(bn.running_mean().unwrap(), &[0.2, 0.4]),
         "{:?}",
         bn.running_mean()
     );
     assert!(
-        close(bn.running_var(), &[1.1, 1.7]),
+        close(bn.running_var().unwrap(), &[1.1, 1.7]),
         "{:?}",
         bn.running_var()
     );
@@ -253,7 +253,7 @@ fn batchnorm_3d_input_uses_batch_and_length() {
         assert!((g - w).abs() < 1e-6);
     }
     // Unbiased var 20/3: running_var = 0.9 + 0.1 * 20/3.
-    assert!((bn.running_var().item() - (0.9 + 2.0 / 3.0)).abs() < 1e-6);
+    assert!((bn.running_var().unwrap().item() - (0.9 + 2.0 / 3.0)).abs() < 1e-6);
 }
 
 #[test]
@@ -266,6 +266,66 @@ fn batchnorm_gradients_agree_with_finite_differences() {
     gradcheck(|t| bn.forward(&t[0]), std::slice::from_ref(&x)).unwrap();
     bn.eval();
     gradcheck(|t| bn.forward(&t[0]), &[x]).unwrap();
+}
+
+/// PyTorch's options: `momentum=None` (cumulative average), `affine=False`,
+/// `bias=False`, `track_running_stats=False`; expectations by hand from
+/// `torch.nn.BatchNorm1d`'s documented behaviour.
+#[test]
+fn batchnorm_options_as_in_pytorch() {
+    let batch = |v: [f32; 4]| Tensor::from_vec(v.to_vec(), &[2, 2]);
+    // Cumulative average: after two batches, the plain mean of their statistics.
+    // Batch 1: means [2, 4], unbiased vars [2, 8]; batch 2: means [0, 1], vars [2, 2].
+    let config = BatchNorm1dConfig {
+        momentum: None,
+        ..Default::default()
+    };
+    let bn = BatchNorm1d::with_config(2, config);
+    bn.forward(&batch([1.0, 2.0, 3.0, 6.0]));
+    assert_eq!(bn.running_mean().unwrap().to_vec(), [2.0, 4.0]);
+    assert_eq!(bn.running_var().unwrap().to_vec(), [2.0, 8.0]);
+    bn.forward(&batch([-1.0, 0.0, 1.0, 2.0]));
+    assert_eq!(bn.running_mean().unwrap().to_vec(), [1.0, 2.5]);
+    assert_eq!(bn.running_var().unwrap().to_vec(), [2.0, 5.0]);
+
+    // No running statistics: none in the state dict, batch statistics in eval mode too.
+    let config = BatchNorm1dConfig {
+        track_running_stats: false,
+        ..Default::default()
+    };
+    let bn = BatchNorm1d::with_config(2, config);
+    assert_eq!(names(bn.named_buffers()), [] as [&str; 0]);
+    assert!(bn.running_mean().is_none());
+    let x = batch([1.0, 2.0, 3.0, 6.0]);
+    let train = bn.forward(&x).to_vec();
+    bn.eval();
+    assert_eq!(bn.forward(&x).to_vec(), train);
+    assert_eq!(
+        bn.state_dict().keys().collect::<Vec<_>>(),
+        ["weight", "bias"]
+    );
+
+    // Not affine: no parameters, the output is the normalised input.
+    let config = BatchNorm1dConfig {
+        affine: false,
+        ..Default::default()
+    };
+    let bn = BatchNorm1d::with_config(2, config);
+    assert!(bn.named_parameters().is_empty());
+    assert_eq!(bn.forward(&x).to_vec(), train);
+    assert_eq!(
+        bn.state_dict().keys().collect::<Vec<_>>(),
+        ["running_mean", "running_var", "num_batches_tracked"]
+    );
+
+    // A weight but no bias.
+    let config = BatchNorm1dConfig {
+        bias: false,
+        ..Default::default()
+    };
+    let bn = BatchNorm1d::with_config(2, config);
+    assert_eq!(names(bn.named_parameters()), ["weight"]);
+    assert_eq!(bn.forward(&x).to_vec(), train);
 }
 
 #[test]
@@ -397,7 +457,18 @@ fn layers_print_like_pytorch() {
     // repr() of each layer as PyTorch 2.x prints it.
     assert_eq!(
         BatchNorm1d::new(4).repr(),
-        "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    );
+    let config = BatchNorm1dConfig {
+        eps: 1e-3,
+        momentum: None,
+        affine: false,
+        track_running_stats: false,
+        ..Default::default()
+    };
+    assert_eq!(
+        BatchNorm1d::with_config(4, config).repr(),
+        "BatchNorm1d(4, eps=0.001, momentum=None, affine=False, bias=False, track_running_stats=False)"
     );
     assert_eq!(Dropout::new(0.5).repr(), "Dropout(p=0.5, inplace=False)");
     assert_eq!(Softmax::new(1).repr(), "Softmax(dim=1)");
