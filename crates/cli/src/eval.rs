@@ -45,9 +45,20 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 /// and a blank line, from the accuracy in [0, 1] and the mean of the batch losses.
 pub fn test_lines(accuracy: f64, avg_loss: f64) -> String {
     format!(
-        "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {avg_loss:>8.6} \n",
-        100.0 * accuracy
+        "Test Error: \n Accuracy: {:>0.1}%, Avg loss: {} \n",
+        100.0 * accuracy,
+        python_f(avg_loss, 8)
     )
+}
+
+/// `x` as Python's `f"{x:>{width}f}"` prints it: 6 decimals, right-aligned,
+/// and `nan` / `inf` / `-inf` in Python's spelling (Rust's is `NaN`).
+pub fn python_f(x: f64, width: usize) -> String {
+    if x.is_nan() {
+        format!("{:>width$}", "nan")
+    } else {
+        format!("{x:>width$.6}")
+    }
 }
 
 /// The predicted class of one test image, its probability and the true label.
@@ -78,4 +89,18 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         classes[label as usize]
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_f;
+
+    #[test]
+    fn numbers_print_as_pythons_f_format() {
+        assert_eq!(python_f(2.158658321, 8), "2.158658");
+        assert_eq!(python_f(0.5, 8), "0.500000");
+        assert_eq!(python_f(f64::NAN, 8), "     nan");
+        assert_eq!(python_f(f64::INFINITY, 8), "     inf");
+        assert_eq!(python_f(f64::NEG_INFINITY, 7), "   -inf");
+    }
 }

@@ -228,8 +228,8 @@ impl Run {
             if batch % 100 == 0 {
                 let current = batch * batch_size + batch_len;
                 self.say(&format!(
-                    "loss: {:>7.6}  [{current:>5}/{size:>5}]",
-                    loss_value as f64
+                    "loss: {}  [{current:>5}/{size:>5}]",
+                    crate::eval::python_f(loss_value as f64, 7)
                 ));
                 let samples_seen = (epoch as u64 - 1) * size as u64 + current as u64;
                 self.steps.push(StepPoint {
