@@ -180,9 +180,11 @@ pub fn random_split(
     generator: &mut Generator,
 ) -> Vec<Subset> {
     let n = dataset.len();
-    assert_eq!(
-        lengths.iter().sum::<usize>(),
-        n,
+    assert!(
+        lengths
+            .iter()
+            .try_fold(0usize, |sum, &l| sum.checked_add(l))
+            == Some(n),
         "random_split: lengths {lengths:?} do not add up to the dataset's {n} samples"
     );
     let dataset: Arc<dyn Dataset> = Arc::new(dataset);
@@ -201,9 +203,84 @@ pub fn random_split(
         .collect()
 }
 
+/// [`random_split`] by fractions of the dataset that add up to 1, as
+/// `torch.utils.data.random_split` takes them: each split gets
+/// `floor(len * fraction)` samples, and the remainder goes one by one to the
+/// splits in order.
+///
+/// ```
+/// use autograd::{Generator, Tensor};
+/// use datasets::{random_split_fractions, Dataset, TensorDataset};
+/// let ds = TensorDataset::new(Tensor::zeros(&[10, 3]), Tensor::zeros(&[10]));
+/// let parts = random_split_fractions(ds, &[0.33, 0.33, 0.34], &mut Generator::new(0));
+/// assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 3, 3]);
+/// ```
+///
+/// # Panics
+/// If a fraction is not in `[0, 1]` or they do not add up to 1 (within
+/// Python's `math.isclose`, and not above 1), as PyTorch raises.
+pub fn random_split_fractions(
+    dataset: impl Dataset + 'static,
+    fractions: &[f64],
+    generator: &mut Generator,
+) -> Vec<Subset> {
+    let total: f64 = fractions.iter().sum();
+    assert!(
+        (total - 1.0).abs() <= 1e-9 && total <= 1.0,
+        "random_split: fractions {fractions:?} do not add up to 1"
+    );
+    let n = dataset.len();
+    let mut lengths: Vec<usize> = fractions
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| {
+            assert!(
+                (0.0..=1.0).contains(&f),
+                "random_split: fraction at index {i} is not between 0 and 1"
+            );
+            (n as f64 * f).floor() as usize
+        })
+        .collect();
+    let remainder = n - lengths.iter().sum::<usize>();
+    for i in 0..remainder {
+        let split = i % lengths.len();
+        lengths[split] += 1;
+    }
+    random_split(dataset, &lengths, generator)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lengths from PyTorch 2.15's random_split with the same fractions.
+    #[test]
+    fn fractions_split_as_in_pytorch() {
+        let lens = |n: usize, fractions: &[f64]| -> Vec<usize> {
+            let ds = TensorDataset::new(Tensor::zeros(&[n, 1]), Tensor::zeros(&[n]));
+            random_split_fractions(ds, fractions, &mut Generator::new(0))
+                .iter()
+                .map(|s| s.len())
+                .collect()
+        };
+        assert_eq!(lens(10, &[0.33, 0.33, 0.34]), [4, 3, 3]);
+        assert_eq!(lens(7, &[0.5, 0.5]), [4, 3]);
+        assert_eq!(lens(5, &[0.1, 0.1, 0.8]), [1, 0, 4]);
+    }
+
+    #[test]
+    #[should_panic(expected = "do not add up to 1")]
+    fn fractions_must_add_up_to_one() {
+        let ds = TensorDataset::new(Tensor::zeros(&[10, 1]), Tensor::zeros(&[10]));
+        random_split_fractions(ds, &[0.5, 0.6], &mut Generator::new(0));
+    }
+
+    #[test]
+    #[should_panic(expected = "do not add up to the dataset's 11 samples")]
+    fn lengths_that_overflow_are_refused() {
+        let ds = TensorDataset::new(Tensor::zeros(&[11, 1]), Tensor::zeros(&[11]));
+        random_split(ds, &[usize::MAX, 12], &mut Generator::new(0));
+    }
 
     fn counting(n: usize) -> TensorDataset {
         let inputs: Vec<f32> = (0..2 * n).map(|i| i as f32).collect();

@@ -28,6 +28,9 @@ pub(crate) struct Resource {
     pub md5: &'static str,
     /// SHA-256 of the decompressed content, where known (it survives recompression).
     pub sha256: Option<&'static str>,
+    /// Length of the decompressed content: no more than one byte past it is
+    /// written, so a small gzip that inflates to gigabytes fills no disk.
+    pub size: u64,
 }
 
 /// No mirror file is near this size; a larger body is a misbehaving server.
@@ -202,7 +205,7 @@ pub(crate) fn install(
 ) -> Result<(), DatasetError> {
     let final_path = dir.join(resource.file);
     let temp = temp_name(&final_path);
-    let result = decompress_hashing(src, origin, &temp).and_then(|(md5, sha256)| {
+    let result = decompress_hashing(src, origin, &temp, resource.size).and_then(|(md5, sha256)| {
         if md5 == resource.md5 || Some(sha256.as_str()) == resource.sha256 {
             fs::rename(&temp, &final_path).map_err(|source| DatasetError::Io {
                 path: final_path.clone(),
@@ -233,12 +236,14 @@ pub(crate) fn install(
     result
 }
 
-/// Copy `src`, decompressed if it is gzip, to `dest`; return the md5 of
-/// `src` and the SHA-256 of what was written, both in lowercase hex.
+/// Copy `src`, decompressed if it is gzip, to `dest`, up to `size + 1`
+/// bytes; return the md5 of all of `src` and the SHA-256 of what was
+/// written, both in lowercase hex.
 fn decompress_hashing(
     src: &Path,
     origin: &Path,
     dest: &Path,
+    size: u64,
 ) -> Result<(String, String), DatasetError> {
     let src_err = |source| DatasetError::Io {
         path: origin.to_path_buf(),
@@ -261,17 +266,32 @@ fn decompress_hashing(
         inner: BufWriter::new(File::create(dest).map_err(dest_err)?),
         sha256: Sha256::new(),
     };
+    // One byte past `size` is enough for the checksum to fail.
+    let limit = size + 1;
     if is_gzip(&magic) {
         // The two magic bytes were consumed: hand them back in front of the rest.
         let mut decoder = MultiGzDecoder::new(io::Cursor::new(magic).chain(input));
-        copy(&mut decoder, &mut output, origin, dest, true)?;
+        copy(
+            &mut (&mut decoder).take(limit),
+            &mut output,
+            origin,
+            dest,
+            true,
+        )?;
         input = decoder.into_inner().into_inner().1;
-        // The decoder may stop before EOF; the md5 covers the whole file.
-        io::copy(&mut input, &mut io::sink()).map_err(src_err)?;
     } else {
         output.write_all(&magic).map_err(dest_err)?;
-        copy(&mut input, &mut output, origin, dest, false)?;
+        let rest = limit.saturating_sub(magic.len() as u64);
+        copy(
+            &mut (&mut input).take(rest),
+            &mut output,
+            origin,
+            dest,
+            false,
+        )?;
     }
+    // The copy may stop before EOF; the md5 covers the whole file.
+    io::copy(&mut input, &mut io::sink()).map_err(src_err)?;
     let file = output
         .inner
         .into_inner()
@@ -347,4 +367,27 @@ impl<W: Write> Write for HashingWriter<W> {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{gzip, TempDir};
+
+    /// A file that inflates far past the published size: no more than one
+    /// byte past it is written (the checksum then fails), and the md5 still
+    /// covers the whole file.
+    #[test]
+    fn decompression_stops_one_byte_past_the_published_size() {
+        let tmp = TempDir::new("install-cap");
+        let content: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let (src, dest) = (tmp.path().join("big"), tmp.path().join("out"));
+        for file in [gzip(&content), content.clone()] {
+            std::fs::write(&src, &file).unwrap();
+            let (md5, sha256) = decompress_hashing(&src, &src, &dest, 100).unwrap();
+            assert_eq!(std::fs::metadata(&dest).unwrap().len(), 101);
+            assert_eq!(md5, hex(&Md5::digest(&file)));
+            assert_eq!(sha256, hex(&Sha256::digest(&content[..101])));
+        }
+    }
 }

@@ -23,11 +23,12 @@ pub enum DatasetError {
         expected: u64,
         actual: u64,
     },
-    /// `path` holds more bytes than its header promises.
+    /// `path` holds more bytes than its header promises (`actual`: how many,
+    /// when known without reading on; not for gzip).
     TrailingBytes {
         path: PathBuf,
         expected: u64,
-        actual: u64,
+        actual: Option<u64>,
     },
     /// The dimensions in the header of `path` multiply past what memory can address.
     TooLarge { path: PathBuf, dims: Vec<u64> },
@@ -79,11 +80,24 @@ impl fmt::Display for DatasetError {
                 "{}: truncated: {expected} bytes expected, {actual} found",
                 path.display()
             ),
-            TrailingBytes { path, expected, actual } => write!(
+            TrailingBytes {
+                path,
+                expected,
+                actual: Some(actual),
+            } => write!(
                 f,
                 "{}: {} trailing bytes: its header promises {expected} bytes, the file holds {actual}",
                 path.display(),
                 actual - expected
+            ),
+            TrailingBytes {
+                path,
+                expected,
+                actual: None,
+            } => write!(
+                f,
+                "{}: trailing bytes: its header promises {expected} bytes, the decompressed file holds more",
+                path.display()
             ),
             TooLarge { path, dims } => {
                 write!(f, "{}: IDX dimensions {dims:?} are too large to hold in memory", path.display())

@@ -76,7 +76,40 @@ impl IdxArray {
 /// ```
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
     let path = path.as_ref();
-    parse_idx(read_maybe_gzip(path)?, path)
+    parse_idx(read_bounded(path)?, path)
+}
+
+/// IDX element sizes by type code (the magic's third byte).
+fn element_size(code: u8) -> Option<u64> {
+    match code {
+        0x08 | 0x09 => Some(1),
+        0x0B => Some(2),
+        0x0C | 0x0D => Some(4),
+        0x0E => Some(8),
+        _ => None,
+    }
+}
+
+/// The length a file starting with `head` must have by its header, once the
+/// header is complete and valid; `None` before, or if it is not.
+fn idx_len(head: &[u8]) -> Option<u64> {
+    let (magic, rest) = head.split_first_chunk::<4>()?;
+    let header = 4 + 4 * magic[3] as usize;
+    if magic[..2] != [0, 0] || head.len() < header {
+        return None;
+    }
+    let dims = rest[..header - 4]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64);
+    total_len(element_size(magic[2])?, dims, header)
+}
+
+/// Header plus elements, in bytes; `None` past u64 or usize (checked: a
+/// hostile header must not overflow into a small size).
+fn total_len(element_size: u64, mut dims: impl Iterator<Item = u64>, header: usize) -> Option<u64> {
+    dims.try_fold(element_size, |acc, d| acc.checked_mul(d))
+        .and_then(|n| n.checked_add(header as u64))
+        .filter(|&n| usize::try_from(n).is_ok())
 }
 
 /// Decode IDX bytes already in memory (decompressed); `path` only names the
@@ -98,17 +131,11 @@ pub fn parse_idx(mut bytes: Vec<u8>, path: &Path) -> Result<IdxArray, DatasetErr
             magic,
         });
     }
-    let element_size: u64 = match magic[2] {
-        0x08 | 0x09 => 1,
-        0x0B => 2,
-        0x0C | 0x0D => 4,
-        0x0E => 8,
-        code => {
-            return Err(DatasetError::UnsupportedType {
-                path: path.to_path_buf(),
-                code,
-            })
-        }
+    let Some(element_size) = element_size(magic[2]) else {
+        return Err(DatasetError::UnsupportedType {
+            path: path.to_path_buf(),
+            code: magic[2],
+        });
     };
     let ndims = magic[3] as usize;
     let header = 4 + 4 * ndims;
@@ -119,16 +146,12 @@ pub fn parse_idx(mut bytes: Vec<u8>, path: &Path) -> Result<IdxArray, DatasetErr
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
         .collect();
-    // Checked arithmetic: a hostile header must not overflow into a small size.
-    let expected = dims
-        .iter()
-        .try_fold(element_size, |acc, &d| acc.checked_mul(d))
-        .and_then(|n| n.checked_add(header as u64))
-        .filter(|&n| usize::try_from(n).is_ok())
-        .ok_or_else(|| DatasetError::TooLarge {
+    let expected = total_len(element_size, dims.iter().copied(), header).ok_or_else(|| {
+        DatasetError::TooLarge {
             path: path.to_path_buf(),
             dims: dims.clone(),
-        })?;
+        }
+    })?;
     if actual < expected {
         return Err(truncated(expected));
     }
@@ -136,7 +159,7 @@ pub fn parse_idx(mut bytes: Vec<u8>, path: &Path) -> Result<IdxArray, DatasetErr
         return Err(DatasetError::TrailingBytes {
             path: path.to_path_buf(),
             expected,
-            actual,
+            actual: Some(actual),
         });
     }
     let body = &bytes[header..];
@@ -179,8 +202,13 @@ pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
-/// The whole content of `path`, decompressed if it is gzip.
-pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DatasetError> {
+/// The content of `path`, decompressed if it is gzip, read no further than
+/// its IDX header says the file goes: the magic, the dimensions it announces,
+/// then the elements. A file with more is a `TrailingBytes` error as soon as
+/// the first byte too many is read, so a small gzip that inflates to
+/// gigabytes is never held in memory. An incomplete or invalid header stops
+/// the reading there, and `parse_idx` reports it.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, DatasetError> {
     let io_err = |source| DatasetError::Io {
         path: path.to_path_buf(),
         source,
@@ -189,33 +217,70 @@ pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DatasetError> {
     let len = file.metadata().map_err(io_err)?.len();
     let mut magic = [0u8; 2];
     let got = read_up_to(&mut file, &mut magic).map_err(io_err)?;
-    if !is_gzip(&magic[..got]) {
-        file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut bytes).map_err(io_err)?;
-        return Ok(bytes);
-    }
-    // gzip's last 4 bytes hold the decompressed size mod 2^32: a capacity
-    // hint, bounded by deflate's best ratio (about 1032:1) and 1 GiB since
-    // the file may lie.
-    let mut capacity = 0u64;
-    if len >= 18 {
-        let mut size = [0u8; 4];
-        file.seek(SeekFrom::End(-4)).map_err(io_err)?;
-        file.read_exact(&mut size).map_err(io_err)?;
-        capacity = (u32::from_le_bytes(size) as u64)
-            .min(len.saturating_mul(1032))
-            .min(1 << 30);
+    let gzip = is_gzip(&magic[..got]);
+    // How much to reserve once the header is read: at most what the file can
+    // hold. gzip's last 4 bytes hold the decompressed size mod 2^32, bounded
+    // by deflate's best ratio (about 1032:1) and 1 GiB since the file may lie.
+    let mut hint = len;
+    if gzip {
+        hint = 0;
+        if len >= 18 {
+            let mut size = [0u8; 4];
+            file.seek(SeekFrom::End(-4)).map_err(io_err)?;
+            file.read_exact(&mut size).map_err(io_err)?;
+            hint = (u32::from_le_bytes(size) as u64)
+                .min(len.saturating_mul(1032))
+                .min(1 << 30);
+        }
     }
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    let mut bytes = Vec::with_capacity(capacity as usize);
-    MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file))
-        .read_to_end(&mut bytes)
-        .map_err(|source| DatasetError::Gzip {
+    let mut reader: Box<dyn Read> = if gzip {
+        Box::new(MultiGzDecoder::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            file,
+        )))
+    } else {
+        Box::new(file)
+    };
+    let (bytes, more) = read_idx_bytes(&mut reader, hint).map_err(|source| match gzip {
+        true => DatasetError::Gzip {
             path: path.to_path_buf(),
             source,
-        })?;
+        },
+        false => io_err(source),
+    })?;
+    if more {
+        return Err(DatasetError::TrailingBytes {
+            path: path.to_path_buf(),
+            expected: bytes.len() as u64,
+            // Known without reading on for a raw file only.
+            actual: (!gzip).then_some(len),
+        });
+    }
     Ok(bytes)
+}
+
+/// The bytes of an IDX file from `reader`, up to the length its header
+/// gives, and whether there is more (of which one byte is read). Only the
+/// header's bytes when it is incomplete or invalid. Reserves at most `hint`
+/// bytes.
+fn read_idx_bytes(reader: &mut impl Read, hint: u64) -> std::io::Result<(Vec<u8>, bool)> {
+    let mut bytes = Vec::new();
+    let mut read = |bytes: &mut Vec<u8>, n: u64| reader.take(n).read_to_end(bytes);
+    read(&mut bytes, 4)?;
+    if bytes.len() == 4 {
+        let dims = bytes[3] as u64;
+        read(&mut bytes, 4 * dims)?;
+    }
+    let Some(total) = idx_len(&bytes) else {
+        return Ok((bytes, false));
+    };
+    bytes.reserve(total.min(hint) as usize);
+    let rest = total + 1 - bytes.len() as u64;
+    read(&mut bytes, rest)?;
+    let more = bytes.len() as u64 > total;
+    bytes.truncate(total as usize);
+    Ok((bytes, more))
 }
 
 /// Like `read_exact`, but a short file is not an error: returns how many bytes were read.
@@ -426,13 +491,67 @@ mod tests {
                 e,
                 DatasetError::TrailingBytes {
                     expected: 10,
-                    actual: 11,
+                    actual: Some(11),
                     ..
                 }
             ),
             "{e:?}"
         );
         assert!(e.to_string().contains("1 trailing bytes"), "{e}");
+    }
+
+    /// A header promising 2 bytes, then no end (a gzip bomb's content): the
+    /// reading stops one byte past the promise.
+    #[test]
+    fn reading_stops_where_the_header_says_the_file_ends() {
+        let header = idx_bytes(0x08, &[2], &[7, 9]);
+        let mut endless = std::io::Cursor::new(header.clone()).chain(std::io::repeat(0));
+        let (bytes, more) = read_idx_bytes(&mut endless, u64::MAX).unwrap();
+        assert_eq!((bytes, more), (header.clone(), true));
+        let (bytes, more) = read_idx_bytes(&mut &header[..], 0).unwrap();
+        assert_eq!((bytes, more), (header, false));
+        // An invalid header is not followed: parse_idx reports it.
+        let (bytes, more) = read_idx_bytes(&mut std::io::repeat(0xFF), 0).unwrap();
+        assert_eq!((bytes, more), (vec![0xFF; 4 + 4 * 255], false));
+    }
+
+    #[test]
+    fn trailing_bytes_of_a_file_are_counted_when_raw() {
+        let tmp = TempDir::new("idx-trailing");
+        let mut content = idx_bytes(0x08, &[2], &[7, 9]);
+        content.extend([0; 1000]);
+        let raw = tmp.path().join("raw");
+        std::fs::write(&raw, &content).unwrap();
+        let e = read_idx(&raw).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DatasetError::TrailingBytes {
+                    expected: 10,
+                    actual: Some(1010),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let gz = tmp.path().join("gz");
+        std::fs::write(&gz, gzip(&content)).unwrap();
+        let e = read_idx(&gz).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DatasetError::TrailingBytes {
+                    expected: 10,
+                    actual: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("the decompressed file holds more"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -65,21 +65,25 @@ const FASHION_RESOURCES: [Resource; 4] = [
         file: "train-images-idx3-ubyte",
         md5: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
         sha256: Some("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+        size: 16 + 60_000 * 784,
     },
     Resource {
         file: "train-labels-idx1-ubyte",
         md5: "25c81989df183df01b3e8a0aad5dffbe",
         sha256: Some("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        size: 8 + 60_000,
     },
     Resource {
         file: "t10k-images-idx3-ubyte",
         md5: "bef4ecab320f06d8554ea6380940ec79",
         sha256: Some("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+        size: 16 + 10_000 * 784,
     },
     Resource {
         file: "t10k-labels-idx1-ubyte",
         md5: "bb300cfdad3c16e7a12a480ee83cd310",
         sha256: Some("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        size: 8 + 10_000,
     },
 ];
 const MNIST_RESOURCES: [Resource; 4] = [
@@ -87,21 +91,25 @@ const MNIST_RESOURCES: [Resource; 4] = [
         file: "train-images-idx3-ubyte",
         md5: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
         sha256: None,
+        size: 16 + 60_000 * 784,
     },
     Resource {
         file: "train-labels-idx1-ubyte",
         md5: "d53e105ee54ea40749a09fcbcd1e9432",
         sha256: None,
+        size: 8 + 60_000,
     },
     Resource {
         file: "t10k-images-idx3-ubyte",
         md5: "9fb629c4189551a2d022fa330f9573f3",
         sha256: None,
+        size: 16 + 10_000 * 784,
     },
     Resource {
         file: "t10k-labels-idx1-ubyte",
         md5: "ec29112dd5afa0611ce80d1b7f02629c",
         sha256: None,
+        size: 8 + 10_000,
     },
 ];
 
@@ -561,6 +569,7 @@ mod tests {
             file: names[i],
             md5: leak(hex(&Md5::digest(gzip(&files[i])))),
             sha256: Some(leak(hex(&Sha256::digest(&files[i])))),
+            size: files[i].len() as u64,
         })
     }
 
