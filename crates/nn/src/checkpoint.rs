@@ -46,7 +46,12 @@ pub enum CheckpointError {
         value: f64,
     },
     /// `load_state_dict(strict)`: keys of the module not in the state dict.
-    MissingKeys { keys: Vec<String> },
+    MissingKeys {
+        keys: Vec<String>,
+        /// The state dict's keys the module does not have, if any (PyTorch
+        /// reports both).
+        unexpected: Vec<String>,
+    },
     /// `load_state_dict(strict)`: keys of the state dict not in the module.
     UnexpectedKeys { keys: Vec<String> },
     /// `load_state_dict`: a tensor whose shape differs from the module's.
@@ -100,7 +105,15 @@ impl fmt::Display for CheckpointError {
                 path.display(),
                 f32::MAX
             ),
-            MissingKeys { keys } => write!(f, "missing key(s) in state_dict: {}", quoted(keys)),
+            MissingKeys { keys, unexpected } if unexpected.is_empty() => {
+                write!(f, "missing key(s) in state_dict: {}", quoted(keys))
+            }
+            MissingKeys { keys, unexpected } => write!(
+                f,
+                "missing key(s) in state_dict: {}; unexpected key(s) in state_dict: {}",
+                quoted(keys),
+                quoted(unexpected)
+            ),
             UnexpectedKeys { keys } => {
                 write!(f, "unexpected key(s) in state_dict: {}", quoted(keys))
             }

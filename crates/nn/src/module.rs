@@ -113,12 +113,17 @@ pub trait Module: Send + Sync {
 
     // ------------------------------------------------------------ provided
 
-    /// The parameters without their names (`model.parameters()`).
+    /// The parameters without their names (`model.parameters()`), each once
+    /// even when modules share it, as PyTorch lists them (so that an
+    /// optimizer can be built on a model with tied weights).
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+        let mut params: Vec<Tensor> = Vec::new();
+        for (_, t) in self.named_parameters() {
+            if !params.iter().any(|p| p.same(&t)) {
+                params.push(t);
+            }
+        }
+        params
     }
 
     /// Training mode (`model.train()`): Dropout drops, BatchNorm uses batch statistics.
@@ -150,10 +155,14 @@ pub trait Module: Send + Sync {
             .chain(self.named_buffers())
             .map(|(name, t)| (name, t.detach()))
             .collect();
-        // Parameters come before buffers above; a stable sort by the position
-        // of each entry's module (its name without the last part) puts a
-        // module's buffers right after its parameters.
+        // PyTorch walks the modules (each one's parameters, its buffers, then
+        // its children). Parameters come before buffers above, so a stable
+        // sort by the position of each entry's module (its name without the
+        // last part) in that walk puts them so. Modules that the walk does not
+        // reach (named by a custom `named_parameters`) follow, in the order
+        // their entries first appear.
         let mut modules: Vec<String> = Vec::new();
+        walk_modules(self, "", &mut modules);
         for (name, _) in &entries {
             let owner = module_of(name);
             if !modules.iter().any(|m| m == owner) {
@@ -171,7 +180,9 @@ pub trait Module: Send + Sync {
     /// module is unchanged. Errors: keys of the module missing from
     /// `state_dict` and keys of `state_dict` the module does not have (only
     /// when `strict`), and a shape that differs (always). When not strict,
-    /// the keys that were skipped are returned.
+    /// the keys that were skipped are returned. A missing
+    /// `num_batches_tracked` is not an error: BatchNorm keeps its count, as
+    /// PyTorch does for state dicts without one.
     fn load_state_dict(
         &self,
         state_dict: &StateDict,
@@ -181,6 +192,7 @@ pub trait Module: Send + Sync {
         let missing: Vec<String> = own
             .keys()
             .filter(|k| state_dict.get(k).is_none())
+            .filter(|k| *k != "num_batches_tracked" && !k.ends_with(".num_batches_tracked"))
             .map(String::from)
             .collect();
         let unexpected: Vec<String> = state_dict
@@ -189,7 +201,10 @@ pub trait Module: Send + Sync {
             .map(String::from)
             .collect();
         if strict && !missing.is_empty() {
-            return Err(CheckpointError::MissingKeys { keys: missing });
+            return Err(CheckpointError::MissingKeys {
+                keys: missing,
+                unexpected,
+            });
         }
         if strict && !unexpected.is_empty() {
             return Err(CheckpointError::UnexpectedKeys { keys: unexpected });
@@ -240,6 +255,19 @@ pub trait Module: Send + Sync {
             out += &format!("  ({name}): {}\n", child.repr().replace('\n', "\n  "));
         }
         out + ")"
+    }
+}
+
+/// The dotted names of `module` and its descendants, in PyTorch's order:
+/// each module before its children.
+fn walk_modules(module: &(impl Module + ?Sized), name: &str, out: &mut Vec<String>) {
+    out.push(name.to_string());
+    for (child_name, child) in module.named_children() {
+        let full = match name {
+            "" => child_name,
+            _ => format!("{name}.{child_name}"),
+        };
+        walk_modules(child, &full, out);
     }
 }
 

@@ -213,7 +213,7 @@ fn missing_key_and_wrong_shape_are_their_own_errors() {
         .load_state_dict(&load_safetensors(&path).unwrap(), true)
         .unwrap_err();
     assert!(
-        matches!(&err, CheckpointError::MissingKeys { keys } if keys == &["linear_relu_stack.4.bias"])
+        matches!(&err, CheckpointError::MissingKeys { keys, .. } if keys == &["linear_relu_stack.4.bias"])
     );
     assert_eq!(
         err.to_string(),

@@ -374,9 +374,17 @@ fn load_state_dict_reports_each_problem() {
         .into_iter()
         .collect();
     match model.load_state_dict(&only_weight, true) {
-        Err(CheckpointError::MissingKeys { keys }) => assert_eq!(keys, ["0.bias"]),
+        Err(CheckpointError::MissingKeys { keys, .. }) => assert_eq!(keys, ["0.bias"]),
         other => panic!("expected missing keys, got {other:?}"),
     }
+    // Both kinds at once: both named, as PyTorch does.
+    let mut both = only_weight.clone();
+    both.insert("1.weight", weight.clone());
+    let err = model.load_state_dict(&both, true).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "missing key(s) in state_dict: \"0.bias\"; unexpected key(s) in state_dict: \"1.weight\""
+    );
     let mut extra = only_weight.clone();
     extra.insert("0.bias", bias.clone());
     extra.insert("1.weight", weight.clone());
@@ -521,4 +529,81 @@ fn sequential_fuses_linear_and_relu_without_changing_results() {
         (values, grads)
     };
     assert_eq!(run(true), run(false));
+}
+
+/// A module that has buffers and no parameters comes first in its parent's
+/// state dict when it comes first in the parent (PyTorch walks the modules);
+/// its count may be absent from a state dict, as PyTorch allows.
+#[test]
+fn state_dict_follows_the_modules_and_tolerates_a_missing_count() {
+    let config = BatchNorm1dConfig {
+        affine: false,
+        ..Default::default()
+    };
+    let model = sequential![BatchNorm1d::with_config(3, config), Linear::new(3, 3)];
+    let keys: Vec<String> = model.state_dict().keys().map(String::from).collect();
+    assert_eq!(
+        keys,
+        [
+            "0.running_mean",
+            "0.running_var",
+            "0.num_batches_tracked",
+            "1.weight",
+            "1.bias"
+        ]
+    );
+    model.forward(&Tensor::from_vec(
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+        &[2, 3],
+    ));
+    let without_count: StateDict = model
+        .state_dict()
+        .iter()
+        .filter(|(k, _)| !k.ends_with("num_batches_tracked"))
+        .map(|(k, t)| (k.to_string(), Tensor::from_vec(t.to_vec(), t.shape())))
+        .collect();
+    let fresh = sequential![BatchNorm1d::with_config(3, config), Linear::new(3, 3)];
+    let skipped = fresh.load_state_dict(&without_count, true).unwrap();
+    assert!(skipped.missing_keys.is_empty(), "{skipped:?}");
+    assert_eq!(
+        fresh
+            .state_dict()
+            .get("0.num_batches_tracked")
+            .unwrap()
+            .item(),
+        0.0
+    );
+    assert_eq!(
+        fresh.state_dict().get("0.running_mean").unwrap().to_vec(),
+        model.state_dict().get("0.running_mean").unwrap().to_vec()
+    );
+}
+
+/// Two names for one layer (tied weights): `parameters()` lists each tensor
+/// once, as PyTorch does, so an optimizer can be built on the model; the
+/// state dict keeps both names.
+#[test]
+fn shared_parameters_are_listed_once() {
+    struct Tied {
+        layer: Linear,
+    }
+    impl Module for Tied {
+        fn forward(&self, x: &Tensor) -> Tensor {
+            self.layer.forward(&self.layer.forward(x))
+        }
+        fn named_children(&self) -> Vec<(String, &dyn Module)> {
+            vec![
+                ("encoder".into(), &self.layer),
+                ("decoder".into(), &self.layer),
+            ]
+        }
+    }
+    let model = Tied {
+        layer: Linear::new(2, 2),
+    };
+    assert_eq!(names(model.named_parameters()).len(), 4);
+    let params = model.parameters();
+    assert_eq!(params.len(), 2);
+    assert!(params[0].same(model.layer.weight()));
+    assert_eq!(model.state_dict().len(), 4);
 }
