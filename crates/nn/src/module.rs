@@ -75,6 +75,9 @@ pub trait Module: Send + Sync {
     /// Every parameter, under dotted names such as `"linear_relu_stack.0.weight"`.
     /// The tensors share storage with the module: an optimizer that updates
     /// them in place updates the module. Defaults to the children's, prefixed.
+    /// A tensor that two modules share appears under both names (PyTorch
+    /// lists it once here; both do in the state dict, and
+    /// [`Module::parameters`] lists it once).
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         self.named_children()
             .into_iter()
