@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use autograd::Tensor;
 
+use crate::module::python_float;
 use crate::Module;
 
 /// Normalises each feature (dim 1) of `[N, C]` or `[N, C, L]` inputs, then
@@ -234,57 +235,5 @@ impl Module for BatchNorm1d {
             title(self.bias.is_some()),
             title(c.track_running_stats)
         )
-    }
-}
-
-/// `x` as Python's `repr(float)` prints it: the shortest digits that read
-/// back, positional for 1e-4 <= |x| < 1e16 (`0.001`, `2.0`), else with an
-/// exponent of at least two digits (`1e-05`).
-fn python_float(x: f32) -> String {
-    let x = x as f64;
-    let digits = format!("{:e}", x as f32); // the shortest for the f32
-    let (mantissa, exponent) = digits.split_once('e').unwrap_or((&digits, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if !x.is_finite() {
-        return if x.is_nan() {
-            "nan".into()
-        } else if x > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
-    if x == 0.0 || (-4..16).contains(&exponent) {
-        let positional: f64 = format!("{mantissa}e{exponent}").parse().unwrap_or(x);
-        let text = format!("{positional}");
-        return if text.contains('.') {
-            text
-        } else {
-            format!("{text}.0")
-        };
-    }
-    let sign = if exponent < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exponent.abs())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::python_float;
-
-    #[test]
-    fn floats_print_as_python_prints_them() {
-        let cases = [
-            (1e-5, "1e-05"),
-            (1e-3, "0.001"),
-            (1e-4, "0.0001"),
-            (0.1, "0.1"),
-            (2.0, "2.0"),
-            (0.0, "0.0"),
-            (2.5e-7, "2.5e-07"),
-            (1e20, "1e+20"),
-        ];
-        for (x, want) in cases {
-            assert_eq!(python_float(x), want, "{x}");
-        }
     }
 }

@@ -211,7 +211,8 @@ impl Module for LogSoftmax {
 /// assert_eq!(drop.forward(&Tensor::ones(&[3])).to_vec(), vec![1.0; 3]);
 /// ```
 pub struct Dropout {
-    p: f32,
+    /// A Python float in PyTorch: f64, so that the scale 1 / (1 - p) rounds as there.
+    p: f64,
     training: AtomicBool,
     generator: Mutex<Generator>,
 }
@@ -222,13 +223,13 @@ impl Dropout {
     ///
     /// # Panics
     /// If `p` is not in `[0, 1]`, as PyTorch raises.
-    pub fn new(p: f32) -> Dropout {
+    pub fn new(p: f64) -> Dropout {
         let seed = rng::with_default(|g| g.next_u64());
         Dropout::with_generator(p, Generator::new(seed))
     }
 
     /// As [`Dropout::new`], drawing the masks from `generator`.
-    pub fn with_generator(p: f32, generator: Generator) -> Dropout {
+    pub fn with_generator(p: f64, generator: Generator) -> Dropout {
         assert!(
             (0.0..=1.0).contains(&p),
             "dropout probability has to be between 0 and 1, but got {p}"
@@ -248,14 +249,14 @@ impl Module for Dropout {
         }
         // Keep with probability 1-p; p = 1 drops everything (scale unused).
         let keep = 1.0 - self.p;
-        let scale = if keep > 0.0 { 1.0 / keep } else { 0.0 };
+        let scale = if keep > 0.0 { (1.0 / keep) as f32 } else { 0.0 };
         let mut g = self
             .generator
             .lock()
             .expect("dropout generator lock poisoned");
         let mask: Vec<f32> = (0..x.numel())
             .map(|_| {
-                if g.uniform(0.0, 1.0) < keep {
+                if (g.uniform(0.0, 1.0) as f64) < keep {
                     scale
                 } else {
                     0.0
@@ -270,6 +271,6 @@ impl Module for Dropout {
     }
 
     fn extra_repr(&self) -> String {
-        format!("p={}, inplace=False", self.p)
+        format!("p={}, inplace=False", crate::module::python_float(self.p))
     }
 }

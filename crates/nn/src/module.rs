@@ -261,6 +261,33 @@ pub trait Module: Send + Sync {
     }
 }
 
+/// `x` (f32 or f64) as Python's `repr(float)` prints it: the shortest digits
+/// that read back, positional for 1e-4 <= |x| < 1e16 (`0.001`, `2.0`), else
+/// with an exponent of at least two digits (`1e-05`).
+pub(crate) fn python_float<T: std::fmt::LowerExp + Into<f64> + Copy>(x: T) -> String {
+    let value: f64 = x.into();
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let digits = format!("{x:e}"); // the shortest that reads back as a T
+    let (mantissa, exponent) = digits.split_once('e').unwrap_or((&digits, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if value == 0.0 || (-4..16).contains(&exponent) {
+        let positional: f64 = format!("{mantissa}e{exponent}").parse().unwrap_or(value);
+        let text = format!("{positional}");
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        };
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.abs())
+}
+
 /// The dotted names of `module` and its descendants, in PyTorch's order:
 /// each module before its children.
 fn walk_modules(module: &(impl Module + ?Sized), name: &str, out: &mut Vec<String>) {
@@ -381,5 +408,29 @@ impl fmt::Debug for StateDict {
         f.debug_map()
             .entries(self.entries.iter().map(|(n, t)| (n, t.shape())))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_float;
+
+    #[test]
+    fn floats_print_as_python_prints_them() {
+        let cases = [
+            (1e-5, "1e-05"),
+            (1e-3, "0.001"),
+            (1e-4, "0.0001"),
+            (0.1, "0.1"),
+            (2.0, "2.0"),
+            (0.0, "0.0"),
+            (2.5e-7, "2.5e-07"),
+            (1e20, "1e+20"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(python_float(x as f32), want, "{x} as f32");
+            assert_eq!(python_float(x), want, "{x}");
+        }
+        assert_eq!(python_float(f64::NAN), "nan");
     }
 }

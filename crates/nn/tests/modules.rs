@@ -173,6 +173,16 @@ fn dropout_masks_in_training_only() {
     );
 }
 
+/// PyTorch scales by 1 / (1 - p) computed in double precision from the
+/// Python float p: 10.0 exactly for p = 0.9 (in f32 it would be 9.999998).
+#[test]
+fn dropout_scale_is_computed_as_in_pytorch() {
+    let y = Dropout::with_generator(0.9, Generator::new(1)).forward(&Tensor::ones(&[1000]));
+    let kept: Vec<f32> = y.to_vec().into_iter().filter(|&v| v != 0.0).collect();
+    assert!(!kept.is_empty());
+    assert!(kept.iter().all(|&v| v == 10.0), "{:?}", &kept[..3]);
+}
+
 #[test]
 #[should_panic(expected = "dropout probability has to be between 0 and 1, but got 1.5")]
 fn dropout_rejects_bad_p() {
@@ -479,6 +489,8 @@ fn layers_print_like_pytorch() {
         "BatchNorm1d(4, eps=0.001, momentum=None, affine=False, bias=False, track_running_stats=False)"
     );
     assert_eq!(Dropout::new(0.5).repr(), "Dropout(p=0.5, inplace=False)");
+    assert_eq!(Dropout::new(1.0).repr(), "Dropout(p=1.0, inplace=False)");
+    assert_eq!(Dropout::new(0.0).repr(), "Dropout(p=0.0, inplace=False)");
     assert_eq!(Softmax::new(1).repr(), "Softmax(dim=1)");
     assert_eq!(LogSoftmax::new(-1).repr(), "LogSoftmax(dim=-1)");
     assert_eq!(Identity.repr(), "Identity()");
