@@ -120,7 +120,8 @@ pub struct TrainArgs {
     /// Continue from the last complete checkpoint in DIR (give the same other flags as the first run).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
-    /// Append one JSON line per logged step and per epoch (epoch, step, loss, lr, accuracy, avg loss, seconds).
+    /// Write one JSON line per logged step and per epoch (epoch, step, loss, lr, accuracy, avg loss, seconds);
+    /// the file is replaced, or appended to with --resume.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Draw the loss and accuracy curves at the end (.png or .svg).
@@ -132,11 +133,11 @@ pub struct TrainArgs {
 }
 
 const SCHEDULER_HELP: &str =
-    "Learning-rate schedule, stepped once per epoch. Forms (PyTorch's schedulers):
+    "Learning-rate schedule, stepped once per epoch (onecycle: once per batch). Forms (PyTorch's schedulers):
   step:STEP_SIZE[:GAMMA]          StepLR (gamma 0.1)
   multistep:M1,M2,...[:GAMMA]     MultiStepLR (gamma 0.1)
   exponential:GAMMA               ExponentialLR
-  cosine:T_MAX[:ETA_MIN]          CosineAnnealingLR
+  cosine[:T_MAX[:ETA_MIN]]        CosineAnnealingLR (T_MAX: --epochs, 0)
   linear[:START[:END[:ITERS]]]    LinearLR (1/3, 1, 5)
   onecycle:MAX_LR                 OneCycleLR over all epochs
   plateau[:FACTOR[:PATIENCE]]     ReduceLROnPlateau on the test loss (0.1, 10)";

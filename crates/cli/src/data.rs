@@ -50,12 +50,12 @@ pub fn load(data: &DataArgs, train: bool) -> Result<Mnist> {
 pub fn download(data: &DataArgs) -> Result<()> {
     for train in [true, false] {
         let set = load(data, train)?;
-        println!(
+        crate::say(&format!(
             "{}: {} images ready in {}",
             set.variant().name(),
             set.len(),
             data.data_dir.display()
-        );
+        ));
     }
     Ok(())
 }

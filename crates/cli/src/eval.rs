@@ -37,7 +37,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     });
     test_loss /= loader.len() as f64;
     let accuracy = correct as f64 / size as f64;
-    println!("{}", test_lines(accuracy, test_loss));
+    crate::say(&test_lines(accuracy, test_loss));
     Ok(())
 }
 
@@ -82,12 +82,12 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         .enumerate()
         .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
     let classes = test.classes();
-    println!(
+    crate::say(&format!(
         "Predicted: \"{}\" ({:.1}%), Actual: \"{}\"",
         classes[best],
         100.0 * prob,
         classes[label as usize]
-    );
+    ));
     Ok(())
 }
 

@@ -16,6 +16,20 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// Print a line on stdout. When the reader has gone (`ferrograd train |
+/// head`), stop quietly with the status of a process killed by SIGPIPE, as
+/// other Unix tools do, instead of Rust's panic on the failed write.
+pub fn say(line: &str) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(128 + 13);
+        }
+        eprintln!("ferrograd: error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {

@@ -173,7 +173,7 @@ impl Run {
 
     fn say(&self, line: &str) {
         if !self.quiet {
-            println!("{line}");
+            crate::say(line);
         }
     }
 
@@ -318,9 +318,13 @@ impl Run {
     }
 }
 
-/// The flags that define a run: a resumed run must repeat them.
+/// The flags that define a run: a resumed run must repeat them. `--epochs`
+/// may grow on resume, unless the schedule spans the run: OneCycleLR, and
+/// CosineAnnealingLR without its own T_MAX.
 fn config_of(args: &TrainArgs) -> Value {
-    json!({
+    let spec = args.scheduler.as_deref().unwrap_or("").to_ascii_lowercase();
+    let spans_the_run = spec.starts_with("onecycle") || spec == "cosine";
+    let mut config = json!({
         "dataset": format!("{:?}", args.data.dataset),
         "batch_size": args.batch_size,
         "lr": args.lr,
@@ -332,7 +336,11 @@ fn config_of(args: &TrainArgs) -> Value {
         "shuffle": args.shuffle,
         "seed": args.seed,
         "init": args.init.as_ref().map(|p| p.display().to_string()),
-    })
+    });
+    if spans_the_run {
+        config["epochs"] = json!(args.epochs);
+    }
+    config
 }
 
 fn validate(args: &TrainArgs) -> Result<()> {

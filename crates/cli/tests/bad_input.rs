@@ -515,3 +515,35 @@ fn train_on_an_empty_test_set_is_an_error_before_training() {
         .assert_error(&["t10k-images-idx3-ubyte", "no images"])
         .assert_no_training();
 }
+
+/// `ferrograd train | head -1`: when the reader goes, the run stops quietly
+/// with the status of a process killed by SIGPIPE (141), not a panic.
+#[test]
+fn a_closed_stdout_stops_the_run_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let data = synthetic_data("closed-stdout");
+    let mut child = common::ferrograd()
+        .args([
+            "train",
+            "--data-dir",
+            &arg(data.path()),
+            "--no-download",
+            "--epochs",
+            "50",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "Epoch 1\n");
+    // The reader (and with it the pipe's read end) is dropped here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

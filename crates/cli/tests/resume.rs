@@ -207,6 +207,31 @@ fn resume_with_other_flags_is_an_error_naming_them() {
 
 /// Without --shuffle and with Adam (two buffers and a step count per
 /// parameter): one epoch, then a resumed second one, equals two epochs.
+/// OneCycleLR spans the whole run: resuming with more epochs would step it
+/// past its end, so the changed --epochs is refused up front (other
+/// schedules may be resumed with more epochs).
+#[test]
+fn resume_with_more_epochs_of_a_one_cycle_schedule_is_an_error() {
+    let data = synthetic_data("resume-onecycle-data");
+    let ckpt = data.join("ckpt");
+    let common = [
+        "train",
+        "--data-dir",
+        &arg(data.path()),
+        "--no-download",
+        "--checkpoint-dir",
+        &arg(&ckpt),
+        "--scheduler",
+        "onecycle:0.01",
+    ];
+    run(common.iter().chain(&["--epochs", "1"])).assert_success();
+    run(common
+        .iter()
+        .chain(&["--epochs", "2", "--resume", &arg(&ckpt)]))
+    .assert_error(&["--resume", "other flags", "\"epochs\":1", "\"epochs\":2"])
+    .assert_no_training();
+}
+
 #[test]
 fn one_epoch_then_a_resumed_one_equal_two_epochs_with_adam() {
     let data = synthetic_data("resume-adam");
