@@ -530,7 +530,7 @@ fn a_closed_stdout_stops_the_run_without_a_panic() {
             &arg(data.path()),
             "--no-download",
             "--epochs",
-            "50",
+            "1000",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
