@@ -119,22 +119,29 @@ impl Module for Identity {
     }
 }
 
-/// Merge dims `start_dim..` into one (`nn.Flatten()`, `start_dim=1`): a batch
-/// of images `[N, 1, 28, 28]` becomes `[N, 784]`.
+/// Merge dims `start_dim..=end_dim` into one (`nn.Flatten()`: `start_dim=1`,
+/// `end_dim=-1`): a batch of images `[N, 1, 28, 28]` becomes `[N, 784]`.
+/// Negative dims count from the end, as in PyTorch.
 #[derive(Clone, Copy, Debug)]
 pub struct Flatten {
-    start_dim: usize,
+    start_dim: isize,
+    end_dim: isize,
 }
 
 impl Flatten {
     /// `nn.Flatten()`: keeps the batch dim.
     pub fn new() -> Flatten {
-        Flatten { start_dim: 1 }
+        Flatten::with_dims(1, -1)
     }
 
     /// `nn.Flatten(start_dim)` (to the last dim).
-    pub fn with_start_dim(start_dim: usize) -> Flatten {
-        Flatten { start_dim }
+    pub fn with_start_dim(start_dim: isize) -> Flatten {
+        Flatten::with_dims(start_dim, -1)
+    }
+
+    /// `nn.Flatten(start_dim, end_dim)`.
+    pub fn with_dims(start_dim: isize, end_dim: isize) -> Flatten {
+        Flatten { start_dim, end_dim }
     }
 }
 
@@ -145,12 +152,15 @@ impl Default for Flatten {
 }
 
 impl Module for Flatten {
+    /// # Panics
+    /// On a dim out of range for `x` (`nn.Flatten()` of a 0-d tensor, say)
+    /// or `start_dim` after `end_dim`, as PyTorch raises.
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.flatten(self.start_dim)
+        x.flatten_dims(self.start_dim, self.end_dim)
     }
 
     fn extra_repr(&self) -> String {
-        format!("start_dim={}, end_dim=-1", self.start_dim)
+        format!("start_dim={}, end_dim={}", self.start_dim, self.end_dim)
     }
 }
 

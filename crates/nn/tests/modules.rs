@@ -132,6 +132,20 @@ fn simple_layers() {
     assert_eq!(Identity.forward(&x).to_vec(), x.to_vec());
     assert_eq!(Flatten::new().forward(&x).shape(), [1, 4]);
     assert_eq!(Flatten::with_start_dim(0).forward(&x).shape(), [4]);
+    // Shapes as torch.nn.Flatten gives them (PyTorch 2.15).
+    let y = Tensor::zeros(&[2, 3, 4, 5]);
+    assert_eq!(Flatten::with_start_dim(-2).forward(&y).shape(), [2, 3, 20]);
+    assert_eq!(Flatten::with_dims(1, 2).forward(&y).shape(), [2, 12, 5]);
+    assert_eq!(
+        Flatten::with_dims(0, -1).repr(),
+        "Flatten(start_dim=0, end_dim=-1)"
+    );
+    assert_eq!(
+        Flatten::with_dims(0, 0)
+            .forward(&Tensor::scalar(3.0))
+            .shape(),
+        [1]
+    );
     let p = Softmax::new(-1).forward(&x).to_vec();
     assert!((p[0] + p[1] - 1.0).abs() < 1e-6 && (p[2] + p[3] - 1.0).abs() < 1e-6);
     let lp = LogSoftmax::new(1).forward(&x).to_vec();
@@ -181,6 +195,18 @@ fn dropout_scale_is_computed_as_in_pytorch() {
     let kept: Vec<f32> = y.to_vec().into_iter().filter(|&v| v != 0.0).collect();
     assert!(!kept.is_empty());
     assert!(kept.iter().all(|&v| v == 10.0), "{:?}", &kept[..3]);
+}
+
+#[test]
+#[should_panic(expected = "dimension 1 out of range for a tensor of shape []")]
+fn flatten_of_a_scalar_from_dim_1_panics_as_in_pytorch() {
+    Flatten::new().forward(&Tensor::scalar(3.0));
+}
+
+#[test]
+#[should_panic(expected = "start_dim cannot come after end_dim")]
+fn flatten_with_start_after_end_panics() {
+    Flatten::with_dims(2, 1).forward(&Tensor::zeros(&[2, 3, 4]));
 }
 
 #[test]

@@ -36,16 +36,32 @@ impl Tensor {
 
     /// Merge dims `start_dim..` into one (`torch.flatten(x, start_dim)`).
     pub fn flatten(&self, start_dim: usize) -> Tensor {
+        self.flatten_dims(start_dim as isize, -1)
+    }
+
+    /// Merge dims `start_dim..=end_dim` into one (`torch.flatten(x,
+    /// start_dim, end_dim)`; negative dims count from the end). A 0-d tensor
+    /// becomes `[1]` (its only dims are 0 and -1).
+    ///
+    /// ```
+    /// let x = autograd::Tensor::zeros(&[2, 3, 4, 5]);
+    /// assert_eq!(x.flatten_dims(1, 2).shape(), [2, 12, 5]);
+    /// assert_eq!(x.flatten_dims(-2, -1).shape(), [2, 3, 20]);
+    /// ```
+    pub fn flatten_dims(&self, start_dim: isize, end_dim: isize) -> Tensor {
+        let (start, end) = (self.dim_index(start_dim), self.dim_index(end_dim));
+        assert!(
+            start <= end,
+            "flatten() has invalid args: start_dim cannot come after end_dim \
+             ({start_dim} and {end_dim} for a tensor of shape {:?})",
+            self.shape()
+        );
         if self.dims() == 0 {
             return self.reshape(&[1]);
         }
-        assert!(
-            start_dim < self.dims(),
-            "flatten: start_dim {start_dim} for a tensor of shape {:?}",
-            self.shape()
-        );
-        let mut shape = self.shape()[..start_dim].to_vec();
-        shape.push(self.shape()[start_dim..].iter().product());
+        let mut shape = self.shape()[..start].to_vec();
+        shape.push(self.shape()[start..=end].iter().product());
+        shape.extend_from_slice(&self.shape()[end + 1..]);
         self.reshape(&shape)
     }
 
