@@ -226,6 +226,21 @@ fn dropping_shared_subgraphs_frees_every_node_once() {
     assert_eq!(freed.load(Ordering::SeqCst), 2 + 2 * 1000);
 }
 
+/// Values and gradients (x, w, b) of `linear_relu` (`fused`) or of `linear`
+/// then `relu`, with `up` as the output's gradient.
+fn linear_relu_run(x: &Tensor, w: &Tensor, b: &Tensor, up: &Tensor, fused: bool) -> [Vec<f32>; 4] {
+    let [x, w, b] = [x, w, b].map(|t| t.detach().requires_grad_(true));
+    let y = if fused {
+        x.linear_relu(&w, Some(&b))
+    } else {
+        x.linear(&w, Some(&b)).relu()
+    };
+    let values = y.to_vec();
+    y.backward_with(up.clone()).unwrap();
+    let grad = |t: &Tensor| t.grad().unwrap().to_vec();
+    [values, grad(&x), grad(&w), grad(&b)]
+}
+
 /// `linear_relu` is `linear` then `relu`, bit for bit, values and gradients,
 /// at the training step's shapes (both orientations of the AVX-512 kernel,
 /// ragged tiles) and at odd ones.
@@ -237,27 +252,7 @@ fn linear_relu_equals_linear_then_relu_bitwise() {
         let w = Tensor::rand_uniform(&[fan_out, fan_in], -0.1, 0.1, &mut g);
         let b = Tensor::rand_uniform(&[fan_out], -0.1, 0.1, &mut g);
         let up = Tensor::rand_uniform(&[rows, fan_out], -1.0, 1.0, &mut g);
-        let run = |fused: bool| {
-            let (x, w, b) = (
-                x.detach().requires_grad_(true),
-                w.detach().requires_grad_(true),
-                b.detach().requires_grad_(true),
-            );
-            let y = if fused {
-                x.linear_relu(&w, Some(&b))
-            } else {
-                x.linear(&w, Some(&b)).relu()
-            };
-            let values = y.to_vec();
-            y.mul(&up).sum().backward().unwrap();
-            let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-            [
-                bits(values),
-                bits(x.grad().unwrap().to_vec()),
-                bits(w.grad().unwrap().to_vec()),
-                bits(b.grad().unwrap().to_vec()),
-            ]
-        };
+        let run = |fused| linear_relu_run(&x, &w, &b, &up, fused).map(|v| bits(&v));
         assert_eq!(run(true), run(false), "{rows}x{fan_in} -> {fan_out}");
     }
 }
@@ -346,22 +341,8 @@ fn linear_relu_passes_gradients_through_nan_rows() {
     let w = Tensor::rand_uniform(&[fan_out, fan_in], -0.1, 0.1, &mut g);
     let b = Tensor::rand_uniform(&[fan_out], -0.1, 0.1, &mut g);
     let up = Tensor::rand_uniform(&[rows, fan_out], -1.0, 1.0, &mut g);
-    let run = |fused: bool| {
-        let x = Tensor::from_vec(xv.clone(), &[rows, fan_in]).requires_grad_(true);
-        let (w, b) = (
-            w.detach().requires_grad_(true),
-            b.detach().requires_grad_(true),
-        );
-        let y = if fused {
-            x.linear_relu(&w, Some(&b))
-        } else {
-            x.linear(&w, Some(&b)).relu()
-        };
-        let values = y.to_vec();
-        y.backward_with(up.clone()).unwrap();
-        let grad = |t: &Tensor| t.grad().unwrap().to_vec();
-        [values, grad(&x), grad(&w), grad(&b)]
-    };
+    let x = Tensor::from_vec(xv.clone(), &[rows, fan_in]);
+    let run = |fused| linear_relu_run(&x, &w, &b, &up, fused);
     let [y, dx, dw, db] = run(true);
     let split = run(false);
     for (name, (got, want)) in ["y", "dx", "dw", "db"]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nn::models::NeuralNetwork;
 use nn::Module;
 
-use common::{arg, ferrograd, real_data, run, synthetic_data, tensor_bits, TempDir};
+use common::{arg, ferrograd, real_data, run, synthetic_data, tensor_bits, Run, TempDir};
 
 /// The flags of the run that is interrupted and resumed: shuffling and
 /// momentum give it state beyond the weights (permutation, momentum buffers).
@@ -180,33 +180,36 @@ fn resume_from_a_missing_directory_is_an_error() {
         .assert_no_training();
 }
 
+/// `ferrograd train --data-dir DATA --no-download --checkpoint-dir CKPT EXTRA...`
+fn train_checkpointed(data: &TempDir, ckpt: &Path, extra: &[&str]) -> Run {
+    let (data, ckpt) = (arg(data.path()), arg(ckpt));
+    let common = [
+        "train",
+        "--data-dir",
+        &data,
+        "--no-download",
+        "--checkpoint-dir",
+        &ckpt,
+    ];
+    run(common.iter().chain(extra))
+}
+
 #[test]
 fn resume_with_other_flags_is_an_error_naming_them() {
     let data = synthetic_data("resume-flags-data");
     let ckpt = data.join("ckpt");
-    let common = [
-        "train",
-        "--data-dir",
-        &arg(data.path()),
-        "--no-download",
-        "--checkpoint-dir",
-        &arg(&ckpt),
-    ];
-    run(common.iter().chain(&["--epochs", "1", "--lr", "0.001"])).assert_success();
+    train_checkpointed(&data, &ckpt, &["--epochs", "1", "--lr", "0.001"]).assert_success();
     assert_eq!(epoch_dirs(&ckpt), ["epoch-0001"]);
 
-    let out = run(common
-        .iter()
-        .chain(&["--epochs", "2", "--lr", "0.01", "--resume", &arg(&ckpt)]));
-    out.assert_error(&["--resume", "epoch-0001", "other flags", "\"lr\"", "0.01"])
+    let resumed = ["--epochs", "2", "--lr", "0.01", "--resume", &arg(&ckpt)];
+    train_checkpointed(&data, &ckpt, &resumed)
+        .assert_error(&["--resume", "epoch-0001", "other flags", "\"lr\"", "0.01"])
         .assert_no_training();
     // The checkpoint is still the only one, and still loads.
     assert_eq!(epoch_dirs(&ckpt), ["epoch-0001"]);
     nn::load_safetensors(ckpt.join("epoch-0001/model.safetensors")).unwrap();
 }
 
-/// Without --shuffle and with Adam (two buffers and a step count per
-/// parameter): one epoch, then a resumed second one, equals two epochs.
 /// OneCycleLR spans the whole run: resuming with more epochs would step it
 /// past its end, so the changed --epochs is refused up front (other
 /// schedules may be resumed with more epochs).
@@ -214,22 +217,14 @@ fn resume_with_other_flags_is_an_error_naming_them() {
 fn resume_with_more_epochs_of_a_one_cycle_schedule_is_an_error() {
     let data = synthetic_data("resume-onecycle-data");
     let ckpt = data.join("ckpt");
-    let common = [
-        "train",
-        "--data-dir",
-        &arg(data.path()),
-        "--no-download",
-        "--checkpoint-dir",
-        &arg(&ckpt),
-        "--scheduler",
-        "onecycle:0.01",
-    ];
-    run(common.iter().chain(&["--epochs", "1"])).assert_success();
-    run(common
-        .iter()
-        .chain(&["--epochs", "2", "--resume", &arg(&ckpt)]))
-    .assert_error(&["--resume", "other flags", "\"epochs\":1", "\"epochs\":2"])
-    .assert_no_training();
+    let schedule = ["--scheduler", "onecycle:0.01"];
+    train_checkpointed(&data, &ckpt, &[&schedule[..], &["--epochs", "1"]].concat())
+        .assert_success();
+    let ckpt_arg = arg(&ckpt);
+    let resumed = [&schedule[..], &["--epochs", "2", "--resume", &ckpt_arg]].concat();
+    train_checkpointed(&data, &ckpt, &resumed)
+        .assert_error(&["--resume", "other flags", "\"epochs\":1", "\"epochs\":2"])
+        .assert_no_training();
 }
 
 #[test]
