@@ -65,32 +65,38 @@ fn give(v: Vec<f32>) {
     }
 }
 
-/// A tensor's values: a `Vec<f32>` that goes back to the pool when dropped.
+/// A tensor's values: a `Vec<f32>` that goes back to the pool when dropped,
+/// and how many times they were changed in place (PyTorch's version counter:
+/// a recorded op notes its inputs' versions, and the backward pass refuses
+/// to read values changed since).
 #[derive(Default)]
-pub(crate) struct Buffer(Vec<f32>);
+pub(crate) struct Buffer {
+    values: Vec<f32>,
+    pub(crate) version: u64,
+}
 
 impl From<Vec<f32>> for Buffer {
-    fn from(v: Vec<f32>) -> Buffer {
-        Buffer(v)
+    fn from(values: Vec<f32>) -> Buffer {
+        Buffer { values, version: 0 }
     }
 }
 
 impl Deref for Buffer {
     type Target = Vec<f32>;
     fn deref(&self) -> &Vec<f32> {
-        &self.0
+        &self.values
     }
 }
 
 impl DerefMut for Buffer {
     fn deref_mut(&mut self) -> &mut Vec<f32> {
-        &mut self.0
+        &mut self.values
     }
 }
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        give(std::mem::take(&mut self.0));
+        give(std::mem::take(&mut self.values));
     }
 }
 

@@ -4,6 +4,8 @@
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
 //!   [`Tensor::backward`] walks the graph in reverse topological order and
 //!   accumulates gradients into leaves until they are zeroed, as in PyTorch.
+//!   An input changed in place after its op ran makes the pass an error
+//!   ([`BackwardError::ModifiedInPlace`], PyTorch's version counter).
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
 //! - Ops (each with its backward beside it): `matmul`, `linear`, `add`, `sub`,
 //!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,

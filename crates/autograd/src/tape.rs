@@ -21,14 +21,37 @@ pub(crate) struct Node {
     pub op: &'static str,
     /// The op's inputs and its backward rule; `None` once a backward pass used them.
     saved: Mutex<Option<(Vec<Tensor>, BackwardFn)>>,
+    /// The inputs' versions when the op ran: the values its rule reads.
+    versions: Vec<u64>,
 }
 
 impl Node {
     pub fn new(op: &'static str, inputs: Vec<Tensor>, backward: BackwardFn) -> Node {
         Node {
             op,
+            versions: inputs.iter().map(Tensor::version).collect(),
             saved: Mutex::new(Some((inputs, backward))),
         }
+    }
+
+    /// An error if an input was changed in place since the op ran.
+    fn check_versions(&self) -> Result<(), BackwardError> {
+        let saved = self.saved.lock().expect("node lock poisoned");
+        let Some((inputs, _)) = saved.as_ref() else {
+            return Err(BackwardError::GraphFreed { op: self.op });
+        };
+        for (input, (&recorded, tensor)) in self.versions.iter().zip(inputs).enumerate() {
+            let version = tensor.version();
+            if version != recorded {
+                return Err(BackwardError::ModifiedInPlace {
+                    op: self.op,
+                    input,
+                    version,
+                    recorded,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn inputs(&self) -> Option<Vec<Tensor>> {
@@ -85,6 +108,14 @@ pub enum BackwardError {
         expected: Vec<usize>,
         got: Vec<usize>,
     },
+    /// Input `input` of `op` was changed in place (`with_data_mut`, say an
+    /// optimizer step) after the op ran: its rule would read the new values.
+    ModifiedInPlace {
+        op: &'static str,
+        input: usize,
+        version: u64,
+        recorded: u64,
+    },
 }
 
 impl fmt::Display for BackwardError {
@@ -107,6 +138,17 @@ impl fmt::Display for BackwardError {
             BackwardError::GradShape { expected, got } => write!(
                 f,
                 "backward_with(): gradient of shape {got:?} for an output of shape {expected:?}"
+            ),
+            BackwardError::ModifiedInPlace {
+                op,
+                input,
+                version,
+                recorded,
+            } => write!(
+                f,
+                "backward(): one of the variables needed for gradient computation has been \
+                 modified by an inplace operation: input {input} of '{op}' is at version \
+                 {version}; expected version {recorded} instead"
             ),
         }
     }
@@ -137,6 +179,13 @@ impl Tensor {
             });
         }
         let order = topological_order(self)?;
+        // Checked before any gradient moves, so that an error leaves every
+        // leaf's grad as it was.
+        for tensor in &order {
+            if let Some(node) = &tensor.0.node {
+                node.check_versions()?;
+            }
+        }
         let _no_grad = NoGradGuard::new();
         let mut grads: HashMap<*const Inner, Tensor> = HashMap::new();
         grads.insert(key(self), grad.detach());

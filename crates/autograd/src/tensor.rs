@@ -253,6 +253,9 @@ impl Tensor {
 
     /// Mutate the values in place, outside the graph (what optimizers do).
     /// Panics on a non-contiguous view; parameters are always contiguous.
+    /// Counts as a change for every view of the storage: a backward pass
+    /// through an op recorded before it is an error
+    /// ([`BackwardError::ModifiedInPlace`](crate::BackwardError::ModifiedInPlace)).
     pub fn with_data_mut<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> R {
         let layout = &self.0.layout;
         assert!(
@@ -265,7 +268,13 @@ impl Tensor {
             .storage
             .write()
             .expect("tensor storage lock poisoned");
+        storage.version += 1;
         f(&mut storage[layout.offset..layout.offset + layout.numel()])
+    }
+
+    /// How many times the storage was changed in place (`tensor._version`).
+    pub(crate) fn version(&self) -> u64 {
+        self.read_storage().version
     }
 
     /// Overwrite the values with `src` (same number of elements), in place.

@@ -414,3 +414,53 @@ fn linear_relu_edge_values() {
         [1.0, 0.0, 3.0, 0.0].repeat(3)
     );
 }
+
+/// PyTorch's version counter: an input changed in place after the op that
+/// read it (an optimizer step between forward and backward, the classic
+/// mistake) makes the backward pass an error, before any gradient moves;
+/// changes after the pass, or to tensors outside the graph, are fine.
+#[test]
+fn an_input_changed_in_place_before_backward_is_an_error() {
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]);
+    let w = Tensor::from_vec(vec![0.5, -0.5, 1.0, 1.0], &[2, 2]).requires_grad_(true);
+    let b = Tensor::from_vec(vec![0.1, 0.2], &[2]).requires_grad_(true);
+    let loss = x.linear(&w, Some(&b)).sum();
+    w.with_data_mut(|v| v[0] -= 0.1); // a "step" before backward
+    let err = loss.backward().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackwardError::ModifiedInPlace {
+                op: "linear",
+                input: 1,
+                version: 1,
+                recorded: 0
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("modified by an inplace operation"),
+        "{err}"
+    );
+    assert!(
+        w.grad().is_none() && b.grad().is_none(),
+        "no gradient moved"
+    );
+
+    // Through another view of the same storage: the same error.
+    let loss = x.linear(&w, Some(&b)).sum();
+    w.detach().with_data_mut(|v| v[1] += 1.0);
+    assert!(matches!(
+        loss.backward(),
+        Err(BackwardError::ModifiedInPlace { .. })
+    ));
+
+    // After the pass, or outside the graph: no error.
+    let unrelated = Tensor::zeros(&[2]);
+    let loss = x.linear(&w, Some(&b)).sum();
+    unrelated.with_data_mut(|v| v[0] = 1.0);
+    loss.backward().unwrap();
+    w.with_data_mut(|v| v[0] = 0.0);
+    assert_eq!(b.grad().unwrap().to_vec(), vec![1.0, 1.0]);
+}
