@@ -302,10 +302,10 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
         // The first gradient is stored as is (no zero-filled buffer, no add),
         // copied only if another tensor shares its buffer.
         None => writable(&g),
-        Some(previous)
-            if Arc::strong_count(&previous.0.storage) == 1 && previous.is_contiguous() =>
-        {
-            // Accumulate in place, so that handles the user holds see the sum (as in PyTorch).
+        // The stored grad is the leaf's own (copied above if it was shared),
+        // or one the user set: accumulate in place, so that every handle and
+        // view of it the user holds sees the sum, as in PyTorch.
+        Some(previous) if previous.is_contiguous() => {
             g.with_data(|src| {
                 previous.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s))
             });

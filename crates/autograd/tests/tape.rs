@@ -34,6 +34,18 @@ fn a_held_grad_sees_later_accumulation_like_pytorch() {
     let g = x.grad().unwrap();
     x.mul_scalar(2.0).sum().backward().unwrap();
     assert_eq!(g.to_vec(), vec![4.0]);
+    // Views and detached handles of the grad too (PyTorch 2.15: x.grad.detach()
+    // and x.grad.view(...) taken after the first pass both read the sum).
+    let x = leaf(&[1.0, 1.0]);
+    x.mul_scalar(2.0).sum().backward().unwrap();
+    let (detached, view) = (
+        x.grad().unwrap().detach(),
+        x.grad().unwrap().reshape(&[2, 1]),
+    );
+    x.mul_scalar(3.0).sum().backward().unwrap();
+    assert_eq!(detached.to_vec(), vec![5.0, 5.0]);
+    assert_eq!(view.to_vec(), vec![5.0, 5.0]);
+    assert_eq!(x.grad().unwrap().to_vec(), vec![5.0, 5.0]);
 }
 
 #[test]
