@@ -123,16 +123,24 @@ fn ops_along_a_dim_of_a_0d_tensor_are_pytorchs() {
             assert_eq!(t.shape(), &[] as &[usize], "{name}, dim {dim}");
             assert_eq!(t.item(), want, "{name}, dim {dim}");
         }
-        // 2 * 0 + 3 * 0 + 5 + 7 + 11 + 13, as PyTorch gives.
+        // squeeze and transpose give the 0-d tensor back (PyTorch 2.15).
+        let (squeezed, transposed) = (x.squeeze(dim), x.transpose(0, dim));
+        for (name, t) in [("squeeze", &squeezed), ("transpose", &transposed)] {
+            assert_eq!(t.shape(), &[] as &[usize], "{name}, dim {dim}");
+            assert_eq!(t.item(), 3.0, "{name}, dim {dim}");
+        }
+        // 2 * 0 + 3 * 0 + 5 + 7 + 11 + 13 + 17 + 19, as PyTorch gives.
         let out = softmax
             .mul_scalar(2.0)
             .add(&log_softmax.mul_scalar(3.0))
             .add(&x.sum_dim(dim, false).mul_scalar(5.0))
             .add(&x.mean_dim(dim, false).mul_scalar(7.0))
             .add(&x.max_dim(dim, false).0.mul_scalar(11.0))
-            .add(&picked.mul_scalar(13.0));
+            .add(&picked.mul_scalar(13.0))
+            .add(&squeezed.mul_scalar(17.0))
+            .add(&transposed.mul_scalar(19.0));
         out.backward().unwrap();
-        assert_eq!(x.grad().unwrap().item(), 36.0, "dim {dim}");
+        assert_eq!(x.grad().unwrap().item(), 72.0, "dim {dim}");
     }
 }
 

@@ -296,7 +296,14 @@ impl Run {
             })?;
         let ckpt =
             checkpoint::load(&path).with_context(|| format!("--resume {}", path.display()))?;
-        if &ckpt.config != config {
+        // Checkpoints written before `epochs` was one of these flags lack it.
+        let mut config = config.clone();
+        if ckpt.config.get("epochs").is_none() {
+            if let Some(flags) = config.as_object_mut() {
+                flags.remove("epochs");
+            }
+        }
+        if ckpt.config != config {
             bail!(
                 "--resume {}: the checkpoint was made with other flags: {} (now: {}); resume with the same flags",
                 path.display(),

@@ -227,6 +227,32 @@ fn resume_with_more_epochs_of_a_one_cycle_schedule_is_an_error() {
         .assert_no_training();
 }
 
+/// A checkpoint from before `epochs` was recorded (its trainer.json lacks
+/// it) still resumes with the same flags.
+#[test]
+fn a_checkpoint_without_recorded_epochs_still_resumes() {
+    let data = synthetic_data("resume-old-format-data");
+    let ckpt = data.join("ckpt");
+    let flags = ["--scheduler", "onecycle:0.01", "--epochs", "2"];
+    train_checkpointed(&data, &ckpt, &flags).assert_success();
+    fs::remove_dir_all(ckpt.join("epoch-0002")).unwrap();
+    let trainer = ckpt.join("epoch-0001/trainer.json");
+    let text = fs::read_to_string(&trainer).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("epochs")
+        .unwrap();
+    fs::write(&trainer, json.to_string()).unwrap();
+    let ckpt_arg = arg(&ckpt);
+    let resumed = [&flags[..], &["--resume", &ckpt_arg]].concat();
+    train_checkpointed(&data, &ckpt, &resumed).assert_success();
+    assert_eq!(epoch_dirs(&ckpt), ["epoch-0001", "epoch-0002"]);
+}
+
+/// Without --shuffle and with Adam (two buffers and a step count per
+/// parameter): one epoch, then a resumed second one, equals two epochs.
 #[test]
 fn one_epoch_then_a_resumed_one_equal_two_epochs_with_adam() {
     let data = synthetic_data("resume-adam");

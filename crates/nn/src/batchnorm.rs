@@ -125,7 +125,7 @@ impl BatchNorm1d {
             c[0] += 1.0;
             c[0]
         });
-        // PyTorch computes 1 / count in f64 and hands it to the kernel as a double.
+        // PyTorch's 1 / count (a double there; the update here runs in f32).
         let m = momentum.unwrap_or((1.0 / count as f64) as f32);
         let unbias = n as f32 / (n - 1) as f32;
         running.mean.with_data_mut(|rm| {

@@ -221,7 +221,7 @@ impl Module for LogSoftmax {
 /// assert_eq!(drop.forward(&Tensor::ones(&[3])).to_vec(), vec![1.0; 3]);
 /// ```
 pub struct Dropout {
-    /// A Python float in PyTorch: f64, so that the scale 1 / (1 - p) rounds as there.
+    /// A Python float in PyTorch: f64, so that the scale rounds as there.
     p: f64,
     training: AtomicBool,
     generator: Mutex<Generator>,
@@ -259,7 +259,8 @@ impl Module for Dropout {
         }
         // Keep with probability 1-p; p = 1 drops everything (scale unused).
         let keep = 1.0 - self.p;
-        let scale = if keep > 0.0 { (1.0 / keep) as f32 } else { 0.0 };
+        // PyTorch's kernel: 1 - p in double, rounded to float, then a float division.
+        let scale = if keep > 0.0 { 1.0 / keep as f32 } else { 0.0 };
         let mut g = self
             .generator
             .lock()

@@ -187,14 +187,27 @@ fn dropout_masks_in_training_only() {
     );
 }
 
-/// PyTorch scales by 1 / (1 - p) computed in double precision from the
-/// Python float p: 10.0 exactly for p = 0.9 (in f32 it would be 9.999998).
+/// The kept values as PyTorch 2.15 scales them (`F.dropout(torch.ones(1000),
+/// p)`): 1 - p of the Python float p, rounded to f32, then an f32 division.
+/// From an f32 p, p = 0.9 gave 9.999998; dividing in f64, p = 0.04 gave
+/// 1.0416666.
 #[test]
 fn dropout_scale_is_computed_as_in_pytorch() {
-    let y = Dropout::with_generator(0.9, Generator::new(1)).forward(&Tensor::ones(&[1000]));
-    let kept: Vec<f32> = y.to_vec().into_iter().filter(|&v| v != 0.0).collect();
-    assert!(!kept.is_empty());
-    assert!(kept.iter().all(|&v| v == 10.0), "{:?}", &kept[..3]);
+    for (p, scale) in [
+        (0.9, 10.0),
+        (0.04, 1.041_666_7),
+        (0.021, 1.021_450_5),
+        (0.3, 1.428_571_5),
+    ] {
+        let y = Dropout::with_generator(p, Generator::new(1)).forward(&Tensor::ones(&[1000]));
+        let kept: Vec<f32> = y.to_vec().into_iter().filter(|&v| v != 0.0).collect();
+        assert!(!kept.is_empty());
+        assert!(
+            kept.iter().all(|&v| v == scale),
+            "p {p}: {} != {scale}",
+            kept[0]
+        );
+    }
 }
 
 #[test]

@@ -80,6 +80,10 @@ impl Tensor {
     /// Remove the dim `dim`, which must have size 1.
     pub fn squeeze(&self, dim: isize) -> Tensor {
         let d = self.dim_index(dim);
+        if self.dims() == 0 {
+            // Dim 0 (or -1) of a 0-d tensor: nothing to remove, as in PyTorch.
+            return self.reshape(&[]);
+        }
         assert!(
             self.shape()[d] == 1,
             "squeeze: dim {dim} of shape {:?} is not 1",
@@ -112,7 +116,10 @@ impl Tensor {
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Tensor {
         let (a, b) = (self.dim_index(dim0), self.dim_index(dim1));
         let mut dims: Vec<usize> = (0..self.dims()).collect();
-        dims.swap(a, b);
+        // A 0-d tensor has only dim 0 (or -1): swapping it with itself.
+        if !dims.is_empty() {
+            dims.swap(a, b);
+        }
         self.permute(&dims)
     }
 
