@@ -28,6 +28,25 @@ pub fn clip_grad_norm_(
     max_norm: f64,
     norm_type: f64,
 ) -> Result<f32, OptimError> {
+    clip_grad_norm_with(params, max_norm, norm_type, false)
+}
+
+/// [`clip_grad_norm_`] with PyTorch's `error_if_nonfinite`: when true, a NaN
+/// or infinite total norm is an error and no gradient is changed.
+///
+/// ```
+/// use autograd::Tensor;
+/// let w = Tensor::zeros(&[2]);
+/// w.set_grad(Some(Tensor::from_vec(vec![f32::NAN, 1.0], &[2])));
+/// assert!(optim::clip_grad_norm_with(&[w.clone()], 1.0, 2.0, true).is_err());
+/// assert_eq!(w.grad().unwrap().to_vec()[1], 1.0);
+/// ```
+pub fn clip_grad_norm_with(
+    params: &[Tensor],
+    max_norm: f64,
+    norm_type: f64,
+    error_if_nonfinite: bool,
+) -> Result<f32, OptimError> {
     if norm_type.is_nan() || norm_type <= 0.0 {
         return Err(OptimError::invalid(format!(
             "clip_grad_norm_: norm_type must be positive or inf, got {norm_type}"
@@ -43,6 +62,13 @@ pub fn clip_grad_norm_(
         .map(|g| g.with_data(|d| vector_norm(d, norm_type)))
         .collect();
     let total = vector_norm(&norms, norm_type);
+    if error_if_nonfinite && !total.is_finite() {
+        return Err(OptimError::invalid(format!(
+            "The total norm of order {norm_type} for gradients from `parameters` is non-finite, \
+             so it cannot be clipped. To disable this error and scale the gradients by the \
+             non-finite norm anyway, set `error_if_nonfinite=False`"
+        )));
+    }
     let coef = max_norm as f32 / (total + 1e-6);
     // `torch.clamp(coef, max=1.0)`, which keeps a NaN.
     let coef = if coef > 1.0 { 1.0 } else { coef };

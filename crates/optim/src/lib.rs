@@ -13,7 +13,8 @@
 //!   [`ParamGroup`] for groups with their own lr / weight decay.
 //! - [`LrScheduler`]: [`StepLR`], [`MultiStepLR`], [`ExponentialLR`],
 //!   [`CosineAnnealingLR`], [`LinearLR`], [`OneCycleLR`], [`ReduceLROnPlateau`].
-//! - [`clip_grad_norm_`], [`clip_grad_value_`] (`torch.nn.utils`).
+//! - [`clip_grad_norm_`] ([`clip_grad_norm_with`] for `error_if_nonfinite`),
+//!   [`clip_grad_value_`] (`torch.nn.utils`).
 //! - By name, for the CLI: [`build`] with [`OptimOptions`], [`build_scheduler`].
 //!
 //! ```
@@ -45,7 +46,7 @@ mod sgd;
 pub use adagrad::AdagradConfig;
 pub use adam::{AdamConfig, AdamWConfig};
 pub use by_name::{build, build_scheduler, OptimOptions, OPTIMIZERS};
-pub use clip::{clip_grad_norm_, clip_grad_value_};
+pub use clip::{clip_grad_norm_, clip_grad_norm_with, clip_grad_value_};
 pub use error::OptimError;
 pub use onecycle::{AnnealStrategy, OneCycleConfig, OneCycleLR};
 pub use optimizer::{Optim, Optimizer, OptimizerState, ParamGroup, Rule};

@@ -1,7 +1,7 @@
 //! Gradient clipping against hand-derived values.
 
 use autograd::Tensor;
-use optim::{clip_grad_norm_, clip_grad_value_};
+use optim::{clip_grad_norm_, clip_grad_norm_with, clip_grad_value_};
 
 /// Parameters whose grads are [3, 4] and [12] (a third has no grad).
 fn params() -> Vec<Tensor> {
@@ -80,6 +80,28 @@ fn bad_norm_types_are_errors() {
             .to_string();
         assert!(err.contains("norm_type must be positive or inf"), "{err}");
     }
+}
+
+/// `error_if_nonfinite=True`: a NaN or infinite total norm is an error that
+/// leaves every gradient as it was; a finite one clips as without it.
+#[test]
+fn a_nonfinite_norm_is_an_error_when_asked() {
+    for bad in [f32::NAN, f32::INFINITY] {
+        let p = params();
+        p[0].set_grad(Some(Tensor::from_vec(vec![bad, 4.0], &[2])));
+        let err = clip_grad_norm_with(&p, 1.0, 2.0, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is non-finite, so it cannot be clipped"),
+            "{err}"
+        );
+        let g = grads(&p);
+        assert_eq!((g[1], g[2]), (4.0, 12.0), "unchanged");
+    }
+    let p = params();
+    assert_eq!(clip_grad_norm_with(&p, 6.5, 2.0, true).unwrap(), 13.0);
+    assert!((grads(&p)[2] - 6.0).abs() < 1e-5);
 }
 
 #[test]
