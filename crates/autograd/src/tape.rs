@@ -23,19 +23,36 @@ pub(crate) struct Node {
     saved: Mutex<Option<(Vec<Tensor>, BackwardFn)>>,
     /// The inputs' versions when the op ran: the values its rule reads.
     versions: Vec<u64>,
+    /// The output's version then: some rules read it (exp, tanh, softmax).
+    output_version: u64,
 }
 
 impl Node {
-    pub fn new(op: &'static str, inputs: Vec<Tensor>, backward: BackwardFn) -> Node {
+    pub fn new(
+        op: &'static str,
+        inputs: Vec<Tensor>,
+        output_version: u64,
+        backward: BackwardFn,
+    ) -> Node {
         Node {
             op,
             versions: inputs.iter().map(Tensor::version).collect(),
+            output_version,
             saved: Mutex::new(Some((inputs, backward))),
         }
     }
 
-    /// An error if an input was changed in place since the op ran.
-    fn check_versions(&self) -> Result<(), BackwardError> {
+    /// An error if `output` (this node's) or an input was changed in place
+    /// since the op ran.
+    fn check_versions(&self, output: &Tensor) -> Result<(), BackwardError> {
+        let version = output.version();
+        if version != self.output_version {
+            return Err(BackwardError::OutputModifiedInPlace {
+                op: self.op,
+                version,
+                recorded: self.output_version,
+            });
+        }
         let saved = self.saved.lock().expect("node lock poisoned");
         let Some((inputs, _)) = saved.as_ref() else {
             return Err(BackwardError::GraphFreed { op: self.op });
@@ -116,6 +133,13 @@ pub enum BackwardError {
         version: u64,
         recorded: u64,
     },
+    /// The output of `op` was changed in place after the op ran (the rules of
+    /// exp, tanh and softmax read it).
+    OutputModifiedInPlace {
+        op: &'static str,
+        version: u64,
+        recorded: u64,
+    },
 }
 
 impl fmt::Display for BackwardError {
@@ -148,6 +172,16 @@ impl fmt::Display for BackwardError {
                 f,
                 "backward(): one of the variables needed for gradient computation has been \
                  modified by an inplace operation: input {input} of '{op}' is at version \
+                 {version}; expected version {recorded} instead"
+            ),
+            BackwardError::OutputModifiedInPlace {
+                op,
+                version,
+                recorded,
+            } => write!(
+                f,
+                "backward(): one of the variables needed for gradient computation has been \
+                 modified by an inplace operation: the output of '{op}' is at version \
                  {version}; expected version {recorded} instead"
             ),
         }
@@ -183,7 +217,7 @@ impl Tensor {
         // leaf's grad as it was.
         for tensor in &order {
             if let Some(node) = &tensor.0.node {
-                node.check_versions()?;
+                node.check_versions(tensor)?;
             }
         }
         let _no_grad = NoGradGuard::new();

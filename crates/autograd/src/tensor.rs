@@ -156,7 +156,8 @@ impl Tensor {
             return self;
         }
         let backward: BackwardFn = Box::new(backward);
-        let node = Node::new(op, inputs.iter().map(|t| (*t).clone()).collect(), backward);
+        let inputs = inputs.iter().map(|t| (*t).clone()).collect();
+        let node = Node::new(op, inputs, self.version(), backward);
         // A new handle on the same storage: a closure may keep `self` (say, an
         // op's output values) without a reference cycle through the node.
         Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone(), Some(node))

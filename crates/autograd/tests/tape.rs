@@ -476,3 +476,42 @@ fn an_input_changed_in_place_before_backward_is_an_error() {
     w.with_data_mut(|v| v[0] = 0.0);
     assert_eq!(b.grad().unwrap().to_vec(), vec![1.0, 1.0]);
 }
+
+/// What the version counter also covers (PyTorch raises for both): a mask
+/// given to `mul_mask` and an op's own output that its rule reads (exp's),
+/// each changed in place before the backward pass.
+#[test]
+fn a_mask_or_an_output_changed_in_place_is_an_error() {
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[2]).requires_grad_(true);
+    let mask = Tensor::from_vec(vec![2.0, 0.0], &[2]);
+    let loss = x.mul_mask(&mask).sum();
+    mask.with_data_mut(|m| m[1] = 5.0);
+    let err = loss.backward().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackwardError::ModifiedInPlace {
+                op: "mul_mask",
+                input: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let e = x.exp();
+    e.with_data_mut(|v| v[0] += 1.0);
+    let err = e.backward_with(Tensor::ones(&[2])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackwardError::OutputModifiedInPlace {
+                op: "exp",
+                version: 1,
+                recorded: 0
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("the output of 'exp'"), "{err}");
+    assert!(x.grad().is_none());
+}

@@ -259,11 +259,12 @@ impl Tensor {
         );
         let mask = mask.detach();
         let data = zip_map(self, &mask, |x, m| x * m);
-        Tensor::from_op(data, self.shape(), "mul_mask", &[self], move |g| {
-            vec![Some(Tensor::from_vec(
-                zip_map(g, &mask, |g, m| g * m),
-                g.shape(),
-            ))]
+        // The mask is an input (it gets no gradient) so that the backward pass
+        // checks it was not changed in place since.
+        let input = mask.clone();
+        Tensor::from_op(data, self.shape(), "mul_mask", &[self, &input], move |g| {
+            let grad = Tensor::from_vec(zip_map(g, &mask, |g, m| g * m), g.shape());
+            vec![Some(grad), None]
         })
     }
 
