@@ -98,10 +98,18 @@ fn idx_len(head: &[u8]) -> Option<u64> {
     if magic[..2] != [0, 0] || head.len() < header {
         return None;
     }
-    let dims = rest[..header - 4]
+    total_len(
+        element_size(magic[2])?,
+        be_dims(&rest[..header - 4]),
+        header,
+    )
+}
+
+/// The header's dimensions: big-endian u32s.
+fn be_dims(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes
         .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64);
-    total_len(element_size(magic[2])?, dims, header)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
 }
 
 /// Header plus elements, in bytes; `None` past u64 or usize (checked: a
@@ -142,10 +150,7 @@ pub fn parse_idx(mut bytes: Vec<u8>, path: &Path) -> Result<IdxArray, DatasetErr
     if bytes.len() < header {
         return Err(truncated(header as u64));
     }
-    let dims: Vec<u64> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
-        .collect();
+    let dims: Vec<u64> = be_dims(&bytes[4..header]).collect();
     let expected = total_len(element_size, dims.iter().copied(), header).ok_or_else(|| {
         DatasetError::TooLarge {
             path: path.to_path_buf(),

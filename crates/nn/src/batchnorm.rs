@@ -47,6 +47,14 @@ struct Running {
     count: Tensor,
 }
 
+/// Whether a state-dict key names BatchNorm's batch counter
+/// (`num_batches_tracked`, at any depth): the one integer buffer of
+/// torch.nn's modules, which checkpoints store as I64 and PyTorch lets a
+/// state dict leave out.
+pub(crate) fn is_batch_counter(key: &str) -> bool {
+    key.rsplit('.').next() == Some("num_batches_tracked")
+}
+
 /// `nn.BatchNorm1d`'s keyword arguments; `Default` is PyTorch's.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm1dConfig {

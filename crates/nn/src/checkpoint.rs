@@ -175,7 +175,7 @@ pub fn save_safetensors_with_metadata(
     let path = path.as_ref();
     let tensors = state_dict.iter().map(|(name, t)| {
         let shape = t.shape().to_vec();
-        let counter = name == "num_batches_tracked" || name.ends_with(".num_batches_tracked");
+        let counter = crate::batchnorm::is_batch_counter(name);
         let as_i64 = t.with_data(|d| {
             d.iter()
                 .map(|&v| (v.fract() == 0.0 && v.abs() < 2f32.powi(63)).then_some(v as i64))

@@ -195,7 +195,7 @@ pub trait Module: Send + Sync {
         let missing: Vec<String> = own
             .keys()
             .filter(|k| state_dict.get(k).is_none())
-            .filter(|k| *k != "num_batches_tracked" && !k.ends_with(".num_batches_tracked"))
+            .filter(|k| !crate::batchnorm::is_batch_counter(k))
             .map(String::from)
             .collect();
         let unexpected: Vec<String> = state_dict
