@@ -1,13 +1,16 @@
 //! # autograd: ferrograd's tensor and reverse-mode automatic differentiation
 //!
-//! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`).
+//! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`);
+//!   made by `from_vec`, `zeros`/`ones`/`full` (and `_like`), `eye`, `rand`/`randn`.
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
 //!   [`Tensor::backward`] walks the graph in reverse topological order and
 //!   accumulates gradients into leaves until they are zeroed, as in PyTorch.
+//!   [`Tensor::backward_opts`] takes PyTorch's `gradient` and `retain_graph`
+//!   ([`BackwardOptions`]).
 //!   An input changed in place after its op ran makes the pass an error
 //!   ([`BackwardError::ModifiedInPlace`], PyTorch's version counter).
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
-//! - Ops (each with its backward beside it): `matmul`, `linear`, `add`, `sub`,
+//! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
 //!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, `softmax`/`log_softmax`,
@@ -36,5 +39,5 @@ mod tensor;
 
 pub use kernels::parallel;
 pub use rng::{manual_seed, Generator};
-pub use tape::{is_grad_enabled, no_grad, BackwardError, NoGradGuard};
+pub use tape::{is_grad_enabled, no_grad, BackwardError, BackwardOptions, NoGradGuard};
 pub use tensor::Tensor;

@@ -5,7 +5,8 @@
 //! - Only leaves (tensors not made by a recorded op) keep gradients, and they
 //!   accumulate across passes until `zero_grad`, as in PyTorch.
 //! - Each node's inputs and closure are *taken* when it runs, so the graph's
-//!   memory is released by the pass and a second pass is an error.
+//!   memory is released by the pass and a second pass is an error, unless the
+//!   pass retains the graph (PyTorch's `retain_graph=True`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::tensor::{Inner, Tensor};
 
 /// Gives the gradients of an op's inputs from the gradient of its output.
-pub(crate) type BackwardFn = Box<dyn FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send>;
+pub(crate) type BackwardFn = Box<dyn Fn(&Tensor) -> Vec<Option<Tensor>> + Send>;
 
 pub(crate) struct Node {
     pub op: &'static str,
@@ -79,8 +80,27 @@ impl Node {
             .map(|(inputs, _)| inputs.clone())
     }
 
-    fn take(&self) -> Option<(Vec<Tensor>, BackwardFn)> {
-        self.saved.lock().expect("node lock poisoned").take()
+    /// Run the backward rule on `g`: the op's inputs and their gradients.
+    /// Without `retain`, the inputs and the rule are released by the call.
+    fn run(
+        &self,
+        g: &Tensor,
+        retain: bool,
+    ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>), BackwardError> {
+        let mut saved = self.saved.lock().expect("node lock poisoned");
+        if retain {
+            let (inputs, rule) = saved
+                .as_ref()
+                .ok_or(BackwardError::GraphFreed { op: self.op })?;
+            Ok((inputs.clone(), rule(g)))
+        } else {
+            let (inputs, rule) = saved
+                .take()
+                .ok_or(BackwardError::GraphFreed { op: self.op })?;
+            drop(saved);
+            let grads = rule(g);
+            Ok((inputs, grads))
+        }
     }
 
     /// Drop the backward closure and hand back the inputs (none if a pass took them).
@@ -190,19 +210,53 @@ impl fmt::Display for BackwardError {
 
 impl std::error::Error for BackwardError {}
 
+/// The arguments of PyTorch's `backward(gradient=None, retain_graph=None)`.
+#[derive(Clone, Debug, Default)]
+pub struct BackwardOptions {
+    /// The gradient of the output; `None` means 1, for a one-element output.
+    pub gradient: Option<Tensor>,
+    /// Keep the graph's saved values so that it can be backpropagated again.
+    pub retain_graph: bool,
+}
+
 impl Tensor {
     /// Backpropagate from a one-element tensor (`loss.backward()`).
     pub fn backward(&self) -> Result<(), BackwardError> {
-        if self.numel() != 1 {
-            return Err(BackwardError::NotScalar {
-                shape: self.shape().to_vec(),
-            });
-        }
-        self.backward_with(Tensor::ones(self.shape()))
+        self.backward_opts(BackwardOptions::default())
     }
 
-    /// Backpropagate with an explicit gradient of this tensor.
+    /// Backpropagate with an explicit gradient of this tensor
+    /// (`out.backward(grad)`), the vector of a vector-Jacobian product.
     pub fn backward_with(&self, grad: Tensor) -> Result<(), BackwardError> {
+        self.backward_opts(BackwardOptions {
+            gradient: Some(grad),
+            ..BackwardOptions::default()
+        })
+    }
+
+    /// Backpropagate with PyTorch's keyword arguments, say to keep the graph
+    /// for another pass (`out.backward(torch.ones_like(out), retain_graph=True)`):
+    ///
+    /// ```
+    /// use autograd::{BackwardOptions, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[2]).requires_grad_(true);
+    /// let y = x.mul(&x).sum();
+    /// let retain = BackwardOptions { retain_graph: true, ..Default::default() };
+    /// y.backward_opts(retain).unwrap();
+    /// y.backward().unwrap(); // the second pass frees the graph
+    /// assert_eq!(x.grad().unwrap().to_vec(), vec![4.0, 8.0]); // 2x, twice
+    /// assert!(y.backward().is_err());
+    /// ```
+    pub fn backward_opts(&self, options: BackwardOptions) -> Result<(), BackwardError> {
+        let grad = match options.gradient {
+            Some(grad) => grad,
+            None if self.numel() == 1 => Tensor::ones(self.shape()),
+            None => {
+                return Err(BackwardError::NotScalar {
+                    shape: self.shape().to_vec(),
+                })
+            }
+        };
         if !self.requires_grad() {
             return Err(BackwardError::DoesNotRequireGrad);
         }
@@ -231,10 +285,7 @@ impl Tensor {
                 accumulate_into_leaf(&tensor, g);
                 continue;
             };
-            let (inputs, rule) = node
-                .take()
-                .ok_or(BackwardError::GraphFreed { op: node.op })?;
-            let input_grads = rule(&g);
+            let (inputs, input_grads) = node.run(&g, options.retain_graph)?;
             assert_eq!(
                 input_grads.len(),
                 inputs.len(),

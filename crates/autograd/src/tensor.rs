@@ -77,6 +77,30 @@ impl Tensor {
         Tensor::from_vec(vec![value; shape.iter().product()], shape)
     }
 
+    /// Zeros of `other`'s shape (`torch.zeros_like`).
+    pub fn zeros_like(other: &Tensor) -> Tensor {
+        Tensor::zeros(other.shape())
+    }
+
+    /// Ones of `other`'s shape (`torch.ones_like`).
+    pub fn ones_like(other: &Tensor) -> Tensor {
+        Tensor::ones(other.shape())
+    }
+
+    /// An `[n, m]` matrix with ones on the diagonal (`torch.eye(n, m)`).
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// assert_eq!(Tensor::eye(2, 3).to_vec(), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    /// ```
+    pub fn eye(n: usize, m: usize) -> Tensor {
+        let mut data = vec![0.0; n * m];
+        for i in 0..n.min(m) {
+            data[i * m + i] = 1.0;
+        }
+        Tensor::from_vec(data, &[n, m])
+    }
+
     /// Uniform samples in `[low, high)` from `generator`.
     pub fn rand_uniform(shape: &[usize], low: f32, high: f32, generator: &mut Generator) -> Tensor {
         let n = shape.iter().product();
@@ -139,7 +163,7 @@ impl Tensor {
         shape: &[usize],
         op: &'static str,
         inputs: &[&Tensor],
-        backward: impl FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
+        backward: impl Fn(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
     ) -> Tensor {
         let out = Tensor::from_vec(data, shape);
         out.with_node(op, inputs, backward)
@@ -150,7 +174,7 @@ impl Tensor {
         self,
         op: &'static str,
         inputs: &[&Tensor],
-        backward: impl FnOnce(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
+        backward: impl Fn(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
     ) -> Tensor {
         if !tape::is_recording(inputs) {
             return self;

@@ -140,6 +140,27 @@ fn matmul_2d_batched_and_transposed() {
 }
 
 #[test]
+fn matmul_with_vectors() {
+    // The result shapes are torch.matmul's.
+    let cases: [(&str, &[usize], &[usize], &[usize]); 5] = [
+        ("vector @ matrix", &[4], &[4, 3], &[3]),
+        ("matrix @ vector", &[3, 4], &[4], &[3]),
+        ("vector @ vector", &[4], &[4], &[]),
+        ("vector @ batch", &[4], &[2, 4, 3], &[2, 3]),
+        ("batch @ vector", &[2, 3, 4], &[4], &[2, 3]),
+    ];
+    for (i, (name, a, b, out)) in cases.into_iter().enumerate() {
+        let seed = 40 + 2 * i as u64;
+        assert_eq!(t(a, seed).matmul(&t(b, seed + 1)).shape(), out, "{name}");
+        check(
+            name,
+            |x| x[0].matmul(&x[1]),
+            vec![t(a, seed), t(b, seed + 1)],
+        );
+    }
+}
+
+#[test]
 fn linear_with_and_without_bias() {
     let (x, w, b) = (t(&[5, 4], 19), t(&[3, 4], 20), t(&[3], 21));
     check(

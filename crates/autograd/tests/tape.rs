@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use autograd::{no_grad, BackwardError, NoGradGuard, Tensor};
+use autograd::{no_grad, BackwardError, BackwardOptions, NoGradGuard, Tensor};
 
 fn leaf(v: &[f32]) -> Tensor {
     Tensor::from_slice(v, &[v.len()]).requires_grad_(true)
@@ -123,6 +123,98 @@ fn a_second_backward_through_a_freed_graph_is_an_error() {
     // The leaf's gradient is from the first pass only.
     let e: Vec<f32> = [1.0f32, 2.0].iter().map(|v| v.exp()).collect();
     assert_eq!(x.grad().unwrap().to_vec(), e);
+}
+
+fn retain(gradient: Option<Tensor>) -> BackwardOptions {
+    BackwardOptions {
+        gradient,
+        retain_graph: true,
+    }
+}
+
+/// The "Tensor Gradients and Jacobian Products" part of PyTorch's autograd
+/// tutorial: d/dx (x + 1)^2 = 2 (x + 1), so 4 on eye(4, 5)'s diagonal and 2
+/// elsewhere; a second retained pass adds as much again.
+#[test]
+fn retain_graph_allows_more_passes_as_in_the_autograd_tutorial() {
+    let inp = Tensor::eye(4, 5).requires_grad_(true);
+    let out = inp.add_scalar(1.0).pow(2.0).t();
+    let once: Vec<f32> = (0..20)
+        .map(|i| if i / 5 == i % 5 { 4.0 } else { 2.0 })
+        .collect();
+    let twice: Vec<f32> = once.iter().map(|v| 2.0 * v).collect();
+
+    out.backward_opts(retain(Some(Tensor::ones_like(&out))))
+        .unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), once);
+    out.backward_opts(retain(Some(Tensor::ones_like(&out))))
+        .unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), twice);
+    inp.zero_grad_();
+    out.backward_opts(retain(Some(Tensor::ones_like(&out))))
+        .unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), once);
+    // A pass without retain_graph frees the graph; the one after is an error.
+    out.backward_with(Tensor::ones_like(&out)).unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), twice);
+    let err = out.backward_with(Tensor::ones_like(&out)).unwrap_err();
+    assert!(matches!(err, BackwardError::GraphFreed { .. }), "{err:?}");
+}
+
+/// Every rule run twice on its retained graph gives exactly twice one pass
+/// (doubling is exact in floating point): no rule may consume or overwrite
+/// what it saved, though some reuse the incoming gradient's buffer.
+#[test]
+fn a_retained_graph_gives_the_same_gradients_again() {
+    let make = || {
+        let x =
+            Tensor::from_vec(vec![0.5, -1.5, 2.0, 0.25, -0.75, 1.25], &[2, 3]).requires_grad_(true);
+        let w = Tensor::from_vec((0..12).map(|i| 0.1 * i as f32 - 0.5).collect(), &[4, 3])
+            .requires_grad_(true);
+        let b = Tensor::from_vec(vec![0.1, -0.2, 0.3, 0.0], &[4]).requires_grad_(true);
+        let h = x.linear_relu(&w, Some(&b));
+        let h = h.linear(&w.t().contiguous(), None).tanh().mul(&x.sigmoid());
+        let y = h
+            .exp()
+            .add(&x.pow(2.0))
+            .div(&x.mul(&x).add_scalar(1.0))
+            .sqrt();
+        let z = y.matmul(&w.t()).log_softmax(1);
+        let target = Tensor::from_vec(vec![2.0, 0.0], &[2, 1]);
+        let loss = z
+            .gather(1, &target)
+            .mean()
+            .neg()
+            .add(&z.softmax(0).max_dim(1, false).0.sum());
+        (loss, [x, w, b])
+    };
+    let (loss, leaves) = make();
+    loss.backward_opts(retain(None)).unwrap();
+    let first: Vec<Vec<f32>> = leaves.iter().map(|t| t.grad().unwrap().to_vec()).collect();
+    loss.backward().unwrap();
+    for (leaf, first) in leaves.iter().zip(&first) {
+        let doubled: Vec<f32> = first.iter().map(|v| 2.0 * v).collect();
+        assert_eq!(leaf.grad().unwrap().to_vec(), doubled);
+    }
+    // And a fresh graph's single pass is the first one, bit for bit.
+    let (loss, leaves) = make();
+    loss.backward().unwrap();
+    for (leaf, first) in leaves.iter().zip(&first) {
+        assert_eq!(&leaf.grad().unwrap().to_vec(), first);
+    }
+}
+
+#[test]
+fn a_retained_graph_still_checks_versions() {
+    let w = leaf(&[1.0, 2.0]);
+    let loss = w.exp().sum();
+    loss.backward_opts(retain(None)).unwrap();
+    no_grad(|| w.with_data_mut(|d| d[0] = 5.0));
+    let err = loss.backward().unwrap_err();
+    assert!(
+        matches!(err, BackwardError::ModifiedInPlace { .. }),
+        "{err:?}"
+    );
 }
 
 /// Dropped when the closure that owns it is dropped.

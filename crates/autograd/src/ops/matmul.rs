@@ -126,17 +126,49 @@ fn input_grad(g: MatRef, w: MatRef) -> Vec<f32> {
 }
 
 impl Tensor {
-    /// Matrix product. 2-D `[m,k] @ [k,n]`, or batched `[..., m, k] @ [..., k, n]`
-    /// with the batch dims broadcast. Transposed operands are read through
-    /// their strides, without a copy.
+    /// Matrix product, `torch.matmul`: 2-D `[m,k] @ [k,n]`, or batched
+    /// `[..., m, k] @ [..., k, n]` with the batch dims broadcast. A 1-D
+    /// operand is a row (on the left) or a column (on the right) whose dim is
+    /// removed from the result, so two vectors give their dot product (0-d).
+    /// Transposed operands are read through their strides, without a copy.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::ones(&[2]);
+    /// let w = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// assert_eq!(x.matmul(&w).to_vec(), vec![5.0, 7.0, 9.0]);
+    /// ```
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         let (a, b) = (self, other);
         assert!(
-            a.dims() >= 2 && b.dims() >= 2,
-            "matmul: expects operands of rank >= 2, got shapes {:?} and {:?}",
+            a.dims() >= 1 && b.dims() >= 1,
+            "matmul: both arguments need at least 1 dimension, got shapes {:?} and {:?}",
             a.shape(),
             b.shape()
         );
+        if a.dims() == 1 || b.dims() == 1 {
+            // As PyTorch: a vector becomes a 1-row (or 1-column) matrix for
+            // the product, and that dim is dropped again.
+            let a2 = if a.dims() == 1 {
+                a.unsqueeze(0)
+            } else {
+                a.clone()
+            };
+            let b2 = if b.dims() == 1 {
+                b.unsqueeze(1)
+            } else {
+                b.clone()
+            };
+            let out = a2.matmul(&b2);
+            let mut shape = out.shape().to_vec();
+            if b.dims() == 1 {
+                shape.pop();
+            }
+            if a.dims() == 1 {
+                shape.remove(shape.len() - if b.dims() == 1 { 1 } else { 2 });
+            }
+            return out.reshape(&shape);
+        }
         let (m, k) = (a.size(-2), a.size(-1));
         let (k2, n) = (b.size(-2), b.size(-1));
         assert!(
@@ -255,8 +287,8 @@ impl Tensor {
         out.with_node(name, &inputs, move |g| {
             // The incoming gradient through the ReLU (if any), and the bias
             // gradient (column sums, row after row), in one pass.
-            let (g, db) = match y {
-                Some(y) => relu_backward_colsum(g, &y, fan_out, has_bias),
+            let (g, db) = match &y {
+                Some(y) => relu_backward_colsum(g, y, fan_out, has_bias),
                 None => {
                     let g = g.contiguous();
                     let db = has_bias.then(|| g.with_data(|g| column_sums(g, fan_out)));
