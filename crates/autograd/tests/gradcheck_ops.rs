@@ -141,8 +141,9 @@ fn matmul_2d_batched_and_transposed() {
 
 #[test]
 fn matmul_with_vectors() {
-    // The result shapes are torch.matmul's.
-    let cases: [(&str, &[usize], &[usize], &[usize]); 5] = [
+    // Name, the operands' shapes and the result's (torch.matmul's).
+    type Case<'a> = (&'a str, &'a [usize], &'a [usize], &'a [usize]);
+    let cases: [Case; 5] = [
         ("vector @ matrix", &[4], &[4, 3], &[3]),
         ("matrix @ vector", &[3, 4], &[4], &[3]),
         ("vector @ vector", &[4], &[4], &[]),
