@@ -329,8 +329,10 @@ impl Run {
 /// may grow on resume, unless the schedule spans the run: OneCycleLR, and
 /// CosineAnnealingLR without its own T_MAX.
 fn config_of(args: &TrainArgs) -> Value {
-    let spec = args.scheduler.as_deref().unwrap_or("").to_ascii_lowercase();
-    let spans_the_run = spec.starts_with("onecycle") || spec == "cosine";
+    let spans_the_run = args
+        .scheduler
+        .as_deref()
+        .is_some_and(optim::scheduler_uses_epochs);
     let mut config = json!({
         "dataset": format!("{:?}", args.data.dataset),
         "batch_size": args.batch_size,

@@ -134,6 +134,27 @@ pub fn build_scheduler(
         .map_err(|e| OptimError::invalid(format!("scheduler spec '{spec}': {e}")))
 }
 
+/// Whether the schedule that `spec` names is sized by the run's `epochs`
+/// (its length then cannot change on resume): [`OneCycleLR`], and
+/// [`CosineAnnealingLR`] without its own T_MAX. The one place, beside the
+/// parser below, that knows which defaults come from `epochs`.
+///
+/// ```
+/// assert!(optim::scheduler_uses_epochs("onecycle:0.1"));
+/// assert!(optim::scheduler_uses_epochs("Cosine"));
+/// assert!(!optim::scheduler_uses_epochs("cosine:20"));
+/// assert!(!optim::scheduler_uses_epochs("step:5"));
+/// ```
+pub fn scheduler_uses_epochs(spec: &str) -> bool {
+    let mut parts = spec.split(':');
+    let name = parts.next().unwrap_or_default().to_ascii_lowercase();
+    match name.as_str() {
+        "onecycle" => true,
+        "cosine" => parts.next().is_none(),
+        _ => false,
+    }
+}
+
 fn scheduler_from_spec(
     spec: &str,
     optimizer: &mut dyn Optimizer,

@@ -15,7 +15,8 @@
 //!   [`CosineAnnealingLR`], [`LinearLR`], [`OneCycleLR`], [`ReduceLROnPlateau`].
 //! - [`clip_grad_norm_`] ([`clip_grad_norm_with`] for `error_if_nonfinite`),
 //!   [`clip_grad_value_`] (`torch.nn.utils`).
-//! - By name, for the CLI: [`build`] with [`OptimOptions`], [`build_scheduler`].
+//! - By name, for the CLI: [`build`] with [`OptimOptions`], [`build_scheduler`] (and
+//!   [`scheduler_uses_epochs`]: whether its length comes from the run's).
 //!
 //! ```
 //! use autograd::Tensor;
@@ -45,7 +46,7 @@ mod sgd;
 
 pub use adagrad::AdagradConfig;
 pub use adam::{AdamConfig, AdamWConfig};
-pub use by_name::{build, build_scheduler, OptimOptions, OPTIMIZERS};
+pub use by_name::{build, build_scheduler, scheduler_uses_epochs, OptimOptions, OPTIMIZERS};
 pub use clip::{clip_grad_norm_, clip_grad_norm_with, clip_grad_value_};
 pub use error::OptimError;
 pub use onecycle::{AnnealStrategy, OneCycleConfig, OneCycleLR};
