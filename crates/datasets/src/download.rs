@@ -184,13 +184,43 @@ fn progress_bar(enabled: bool, length: Option<u64>, name: &str) -> Option<indica
     Some(bar)
 }
 
-/// `dir/.name.<pid>.part`: in the same directory, so the final rename is atomic.
+/// `dir/.name.<pid>.part`: in the same directory, so the final rename is
+/// atomic, and per process, so that two installs at once do not share one.
+/// The parts that killed processes left behind are removed first.
 fn temp_name(final_path: &Path) -> PathBuf {
     let name = final_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_stale_parts(final_path, &name);
     final_path.with_file_name(format!(".{name}.{}.part", std::process::id()))
+}
+
+/// Remove `.name.<pid>.part` files beside `final_path` whose process is gone
+/// (a download killed mid-way). Only where `/proc` tells which processes
+/// live; a part whose pid is alive, or any part elsewhere, is left alone.
+fn remove_stale_parts(final_path: &Path, name: &str) {
+    let proc_dir = Path::new("/proc");
+    let (Some(dir), true) = (final_path.parent(), proc_dir.join("self").exists()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(".part"))
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !proc_dir.join(pid).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Verify `src` (gzip or raw) against `resource` and install its decompressed
@@ -377,6 +407,28 @@ mod tests {
     /// A file that inflates far past the published size: no more than one
     /// byte past it is written (the checksum then fails), and the md5 still
     /// covers the whole file.
+    /// A part left by a process that is gone is removed; one whose process
+    /// runs (this one) and other files are kept.
+    #[test]
+    fn stale_parts_of_killed_installs_are_removed() {
+        let tmp = TempDir::new("stale-parts");
+        let final_path = tmp.path().join("train-labels-idx1-ubyte");
+        // Above Linux's pid_max (4194304 at most), so never a live process.
+        let dead = tmp.path().join(".train-labels-idx1-ubyte.99999999.part");
+        let alive = tmp.path().join(format!(
+            ".train-labels-idx1-ubyte.{}.part",
+            std::process::id()
+        ));
+        let other = tmp.path().join(".t10k-labels-idx1-ubyte.99999999.part");
+        for f in [&dead, &alive, &other] {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        let temp = temp_name(&final_path);
+        assert_eq!(temp, alive);
+        assert_eq!(dead.exists(), !Path::new("/proc/self").exists());
+        assert!(alive.exists() && other.exists());
+    }
+
     #[test]
     fn decompression_stops_one_byte_past_the_published_size() {
         let tmp = TempDir::new("install-cap");
