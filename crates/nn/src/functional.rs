@@ -1,16 +1,21 @@
 //! Losses as functions (`torch.nn.functional`): `cross_entropy`, `nll_loss`,
-//! `mse_loss`. They are made of autograd ops (log_softmax, gather, mul, sum),
-//! so their gradients come from the tape.
+//! `mse_loss`, `binary_cross_entropy_with_logits`, `binary_cross_entropy`.
+//! The first three are made of autograd ops (log_softmax, gather, mul, sum),
+//! so their gradients come from the tape; the binary ones are one elementwise
+//! op each with PyTorch's own backward formulas (`elementwise_loss` below),
+//! then the same reductions.
 //!
 //! Class targets are f32 tensors holding integers (docs/decisions.md).
 //! A target that is neither a class index in `[0, C)` nor `ignore_index`, a
-//! `weight` that is not `[C]` or mismatched shapes are programmer errors and
-//! panic with a message naming the function, the value and the shapes, as
-//! PyTorch raises; callers validate labels read from outside beforehand.
+//! `weight` that is not `[C]` (or, for the binary losses, does not broadcast
+//! to the input), a probability outside `[0, 1]` or mismatched shapes are
+//! programmer errors and panic with a message naming the function, the value
+//! and the shapes, as PyTorch raises; callers validate labels read from
+//! outside beforehand.
 
 use std::str::FromStr;
 
-use autograd::Tensor;
+use autograd::{is_grad_enabled, no_grad, Tensor};
 
 /// How per-element losses are combined (`reduction=` in PyTorch).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -208,7 +213,235 @@ pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor
     reduce(squared, reduction, input.numel() as f32)
 }
 
+/// Binary cross entropy of logits (`F.binary_cross_entropy_with_logits`):
+/// `input` holds logits x and `target`, of the same shape, probabilities y
+/// (0/1 labels or soft ones; any value is accepted, as in PyTorch). Element i
+/// loses
+///
+/// `w * ((1 - y) * x + (1 + (pw - 1) * y) * (log1p(exp(-|x|)) + max(-x, 0)))`,
+///
+/// which is `-w * (pw * y * log σ(x) + (1 - y) * log(1 - σ(x)))` written as
+/// PyTorch writes it (through `log σ(x)`), so that `exp` never overflows: the
+/// loss is finite for every finite logit, ±1e4 included.
+///
+/// - `weight` w: per-element weights of any shape that broadcasts to the
+///   input's (`[N, 1]` per sample, `[C]` per column, or the input's shape).
+/// - `pos_weight` pw: the weight of the positive term, broadcast likewise; a
+///   `[C]` pos_weight weighs each class (the last dim) of `[N, C]` input.
+/// - The mean divides by the number of elements, whatever the weights.
+///
+/// Gradients reach `input` (`w * (σ(x) * (1 + (pw - 1) * y) - pw * y)`) and
+/// `target` (`w * (log σ(-x) - pw * log σ(x))`), with PyTorch's formulas;
+/// `weight` and `pos_weight` are constants.
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::functional::{binary_cross_entropy_with_logits, Reduction};
+/// let logits = Tensor::from_vec(vec![0.0, 1e4], &[2]);
+/// let target = Tensor::from_vec(vec![1.0, 0.0], &[2]);
+/// let loss = binary_cross_entropy_with_logits(&logits, &target, None, None, Reduction::None);
+/// // ln 2 for the undecided logit; the confidently wrong one costs its size, not inf.
+/// let loss = loss.to_vec();
+/// assert!((loss[0] - 2f32.ln()).abs() < 1e-6 && loss[1] == 1e4);
+/// ```
+///
+/// # Panics
+/// If `target`'s shape differs from `input`'s, if `weight` or `pos_weight`
+/// does not broadcast to it, or if either requires grad while grad mode is on
+/// (PyTorch raises: the loss is not differentiable with respect to them).
+pub fn binary_cross_entropy_with_logits(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
+    const OP: &str = "binary_cross_entropy_with_logits";
+    check_same_shape(OP, input, target);
+    let w = weight.map(|w| broadcast_constant(OP, "weight", w, input.shape()));
+    let pw = pos_weight.map(|p| broadcast_constant(OP, "pos_weight", p, input.shape()));
+    let (x, y) = (input.to_vec(), target.to_vec());
+    // PyTorch's order of operations, so that rounding matches too:
+    // (1 - y) * x - log σ(x) * ((pw - 1) * y + 1), then * w.
+    let losses = (0..x.len())
+        .map(|i| {
+            let log_weight = pw.as_ref().map_or(1.0, |pw| (pw[i] - 1.0) * y[i] + 1.0);
+            let loss = (1.0 - y[i]) * x[i] - log_sigmoid(x[i]) * log_weight;
+            w.as_ref().map_or(loss, |w| loss * w[i])
+        })
+        .collect();
+    let loss = elementwise_loss(
+        OP,
+        losses,
+        input,
+        target,
+        &[weight, pos_weight],
+        move |i, g| {
+            let (x, y) = (x[i], y[i]);
+            let (dx, dy) = match &pw {
+                Some(pw) => {
+                    let t = pw[i] * y;
+                    let dx = (t + 1.0 - y) * sigmoid(x) - t;
+                    (dx, log_sigmoid(-x) - log_sigmoid(x) * pw[i])
+                }
+                None => (sigmoid(x) - y, -x),
+            };
+            let w = w.as_ref().map_or(1.0, |w| w[i]);
+            (dx * g * w, dy * g * w)
+        },
+    );
+    reduce(loss, reduction, input.numel() as f32)
+}
+
+/// Binary cross entropy of probabilities (`F.binary_cross_entropy`): `input`
+/// holds probabilities p in `[0, 1]` and `target`, of the same shape,
+/// probabilities y in `[0, 1]` (0/1 labels or soft ones). Element i loses
+///
+/// `-w * (y * max(log p, -100) + (1 - y) * max(log(1 - p), -100))`:
+///
+/// PyTorch clamps each log at -100, so a probability of exactly 0 or 1 on the
+/// wrong side costs 100, not inf (and takes `log(1 - p)` as `log1p(-p)`,
+/// which keeps the digits of a small p). `weight` w broadcasts to the input's shape
+/// as in [`binary_cross_entropy_with_logits`]; the mean divides by the number
+/// of elements. Prefer that function on logits: `sigmoid` then this loses
+/// every digit of a probability that rounds to 0 or 1.
+///
+/// Gradients reach `input` and `target` with PyTorch's formulas, which ignore
+/// the clamp: `w * (p - y) / max(p * (1 - p), 1e-12)` (so ±1e12 at a wrong 0
+/// or 1) and `-w * logit(p)` (±inf at 0 and 1).
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::functional::{binary_cross_entropy, Reduction};
+/// let p = Tensor::from_vec(vec![0.5, 0.0], &[2]);
+/// let loss = binary_cross_entropy(&p, &Tensor::from_vec(vec![1.0, 1.0], &[2]), None, Reduction::None);
+/// let loss = loss.to_vec();
+/// assert!((loss[0] - 2f32.ln()).abs() < 1e-6 && loss[1] == 100.0);
+/// ```
+///
+/// # Panics
+/// If the shapes differ, if an element of `input` or `target` is outside
+/// `[0, 1]` (or NaN) as PyTorch raises, if `weight` does not broadcast to the
+/// input's shape, or if it requires grad while grad mode is on.
+pub fn binary_cross_entropy(
+    input: &Tensor,
+    target: &Tensor,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Tensor {
+    const OP: &str = "binary_cross_entropy";
+    check_same_shape(OP, input, target);
+    let (x, y) = (input.to_vec(), target.to_vec());
+    check_probabilities(OP, "input", &x);
+    check_probabilities(OP, "target", &y);
+    let w = weight.map(|w| broadcast_constant(OP, "weight", w, input.shape()));
+    let losses = (0..x.len())
+        .map(|i| {
+            let (x, y) = (x[i], y[i]);
+            let loss = (y - 1.0) * (-x).ln_1p().max(-100.0) - y * x.ln().max(-100.0);
+            w.as_ref().map_or(loss, |w| loss * w[i])
+        })
+        .collect();
+    let loss = elementwise_loss(OP, losses, input, target, &[weight], move |i, g| {
+        let (x, y) = (x[i], y[i]);
+        let dx = g * (x - y) / ((1.0 - x) * x).max(1e-12);
+        let dy = -(x / (1.0 - x)).ln() * g;
+        let w = w.as_ref().map_or(1.0, |w| w[i]);
+        (dx * w, dy * w)
+    });
+    reduce(loss, reduction, input.numel() as f32)
+}
+
 // ------------------------------------------------------------------ helpers
+
+/// Per-element `losses` of `input` and `target` (same shape) as one recorded
+/// op. Its backward gives element i of the input's and the target's
+/// gradients as `grads(i, g_i)`, `g_i` being the output gradient there: the
+/// rule keeps its captures (say, the values it read) and can run again on a
+/// retained graph. `constants` (weights) are recorded as inputs without a
+/// gradient, so that changing one in place before the backward pass is an
+/// error, as for the tensors PyTorch saves.
+fn elementwise_loss(
+    op: &'static str,
+    losses: Vec<f32>,
+    input: &Tensor,
+    target: &Tensor,
+    constants: &[Option<&Tensor>],
+    grads: impl Fn(usize, f32) -> (f32, f32) + Send + 'static,
+) -> Tensor {
+    let mut inputs = vec![input, target];
+    inputs.extend(constants.iter().flatten());
+    let count = inputs.len();
+    let shape = input.shape().to_vec();
+    let (input_grad, target_grad) = (input.requires_grad(), target.requires_grad());
+    Tensor::from_op(losses, input.shape(), op, &inputs, move |g| {
+        // `g` has the input's shape: the reductions' backward broadcasts theirs.
+        let (gx, gy): (Vec<f32>, Vec<f32>) =
+            g.with_data(|g| g.iter().enumerate().map(|(i, &g)| grads(i, g)).unzip());
+        let mut out = vec![
+            input_grad.then(|| Tensor::from_vec(gx, &shape)),
+            target_grad.then(|| Tensor::from_vec(gy, &shape)),
+        ];
+        out.resize(count, None);
+        out
+    })
+}
+
+/// log σ(x) as PyTorch computes it, `min(x, 0) - log1p(exp(-|x|))`: the
+/// argument of `exp` is never positive, so nothing overflows.
+fn log_sigmoid(x: f32) -> f32 {
+    x.min(0.0) - (-x.abs()).exp().ln_1p()
+}
+
+/// σ(x) = 1 / (1 + exp(-x)): exp(-x) may overflow to inf, which gives 0, the
+/// right limit.
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn check_same_shape(op: &str, input: &Tensor, target: &Tensor) {
+    assert!(
+        input.shape() == target.shape(),
+        "{op}: input of shape {:?} and target of shape {:?} differ (they must be the same)",
+        input.shape(),
+        target.shape()
+    );
+}
+
+/// PyTorch's check in binary_cross_entropy's kernel; NaN fails it too.
+fn check_probabilities(op: &str, what: &str, values: &[f32]) {
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(0.0..=1.0).contains(*v))
+    {
+        panic!("{op}: all elements of {what} should be between 0 and 1, got {v} at flat index {i}");
+    }
+}
+
+/// The values of `t`, a weight the loss is not differentiated by, broadcast
+/// to the input's `shape` (row-major). A weight must fit in the input's
+/// shape, as PyTorch's in-place multiply requires: it cannot add dims or
+/// grow one.
+fn broadcast_constant(op: &str, name: &str, t: &Tensor, shape: &[usize]) -> Vec<f32> {
+    let fits = t.dims() <= shape.len()
+        && t.shape()
+            .iter()
+            .rev()
+            .zip(shape.iter().rev())
+            .all(|(&d, &s)| d == 1 || d == s);
+    assert!(
+        fits,
+        "{op}: {name} of shape {:?} does not broadcast to the input's shape {shape:?}",
+        t.shape()
+    );
+    assert!(
+        !(is_grad_enabled() && t.requires_grad()),
+        "{op}: {name} requires grad, but the loss is not differentiable with respect to it \
+         (PyTorch raises the same)"
+    );
+    no_grad(|| t.broadcast_to(shape)).to_vec()
+}
 
 /// Run `f` on inputs with a batch dim: an unbatched `[C]` input (and `[]` or
 /// `[C]` target) is lifted to `[1, C]`, and an unreduced result is put back.

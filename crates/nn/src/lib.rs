@@ -9,8 +9,9 @@
 //! - Layers: [`Linear`], [`ReLU`], [`Flatten`], [`Identity`], [`Softmax`],
 //!   [`LogSoftmax`], [`Dropout`], [`BatchNorm1d`] ([`BatchNorm1dConfig`]), [`Sequential`] (built
 //!   with [`sequential!`]).
-//! - Losses: [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`], and as
-//!   functions in [`functional`] with [`Reduction`].
+//! - Losses: [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`],
+//!   [`BCEWithLogitsLoss`], [`BCELoss`], and as functions in [`functional`]
+//!   with [`Reduction`].
 //! - Checkpoints: [`StateDict`], [`save_safetensors`], [`load_safetensors`]
 //!   (and `_with_metadata`), [`CheckpointError`], [`IncompatibleKeys`].
 //! - [`models::NeuralNetwork`]: the tutorial's model.
@@ -42,7 +43,7 @@ pub use checkpoint::{
 };
 pub use functional::Reduction;
 pub use layers::{Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Softmax};
-pub use loss::{CrossEntropyLoss, MSELoss, NLLLoss};
+pub use loss::{BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss};
 pub use module::{prefixed, IncompatibleKeys, Module, StateDict};
 pub use sequential::Sequential;
 

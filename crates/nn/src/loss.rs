@@ -147,3 +147,110 @@ impl MSELoss {
         functional::mse_loss(input, target, self.reduction)
     }
 }
+
+/// `nn.BCEWithLogitsLoss`: binary cross entropy of logits against
+/// probabilities (0/1 labels or soft ones) of the same shape, stable for any
+/// logit; see [`functional::binary_cross_entropy_with_logits`] for the exact
+/// rules.
+///
+/// ```
+/// use autograd::Tensor;
+/// use nn::BCEWithLogitsLoss;
+/// // Three labels per sample; positives of the first weigh 3 times as much.
+/// let loss_fn = BCEWithLogitsLoss::new().pos_weight(Tensor::from_vec(vec![3.0, 1.0, 1.0], &[3]));
+/// let logits = Tensor::from_vec(vec![2.0, -0.5, 0.0, -1.0, 1.5, 0.3], &[2, 3]).requires_grad_(true);
+/// let labels = Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0, 1.0, 0.0], &[2, 3]);
+/// let loss = loss_fn.forward(&logits, &labels);
+/// loss.backward().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct BCEWithLogitsLoss {
+    weight: Option<Tensor>,
+    pos_weight: Option<Tensor>,
+    reduction: Reduction,
+}
+
+impl BCEWithLogitsLoss {
+    /// PyTorch's defaults: no weight, no pos_weight, mean.
+    pub fn new() -> BCEWithLogitsLoss {
+        BCEWithLogitsLoss {
+            weight: None,
+            pos_weight: None,
+            reduction: Reduction::Mean,
+        }
+    }
+
+    /// Per-element weights, broadcast to the input's shape.
+    pub fn weight(mut self, weight: Tensor) -> BCEWithLogitsLoss {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// Weights of the positive terms, broadcast to the input's shape: `[C]`
+    /// gives each class (the last dim) its own.
+    pub fn pos_weight(mut self, pos_weight: Tensor) -> BCEWithLogitsLoss {
+        self.pos_weight = Some(pos_weight);
+        self
+    }
+
+    pub fn reduction(mut self, reduction: Reduction) -> BCEWithLogitsLoss {
+        self.reduction = reduction;
+        self
+    }
+
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        functional::binary_cross_entropy_with_logits(
+            input,
+            target,
+            self.weight.as_ref(),
+            self.pos_weight.as_ref(),
+            self.reduction,
+        )
+    }
+}
+
+impl Default for BCEWithLogitsLoss {
+    fn default() -> BCEWithLogitsLoss {
+        BCEWithLogitsLoss::new()
+    }
+}
+
+/// `nn.BCELoss`: binary cross entropy of probabilities in `[0, 1]`, each log
+/// clamped at -100; see [`functional::binary_cross_entropy`]. On logits,
+/// [`BCEWithLogitsLoss`] is the stable choice.
+#[derive(Clone, Debug)]
+pub struct BCELoss {
+    weight: Option<Tensor>,
+    reduction: Reduction,
+}
+
+impl BCELoss {
+    /// PyTorch's defaults: no weight, mean.
+    pub fn new() -> BCELoss {
+        BCELoss {
+            weight: None,
+            reduction: Reduction::Mean,
+        }
+    }
+
+    /// Per-element weights, broadcast to the input's shape.
+    pub fn weight(mut self, weight: Tensor) -> BCELoss {
+        self.weight = Some(weight);
+        self
+    }
+
+    pub fn reduction(mut self, reduction: Reduction) -> BCELoss {
+        self.reduction = reduction;
+        self
+    }
+
+    pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
+        functional::binary_cross_entropy(input, target, self.weight.as_ref(), self.reduction)
+    }
+}
+
+impl Default for BCELoss {
+    fn default() -> BCELoss {
+        BCELoss::new()
+    }
+}
