@@ -21,8 +21,12 @@ impl Layout {
         self.shape.iter().product()
     }
 
-    /// Row-major with no gaps (dims of size 1 may have any stride).
+    /// Row-major with no gaps (dims of size 1 may have any stride; an empty
+    /// layout is contiguous, as in PyTorch).
     pub fn is_contiguous(&self) -> bool {
+        if self.numel() == 0 {
+            return true;
+        }
         let mut expected = 1;
         for (&size, &stride) in self.shape.iter().zip(&self.strides).rev() {
             if size != 1 && stride != expected {
@@ -36,39 +40,78 @@ impl Layout {
     /// Copy the viewed elements out of `storage` in row-major order.
     pub fn gather(&self, storage: &[f32]) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.numel());
+        let (len, stride) = self.row();
+        self.for_each_row(|base| out.extend((0..len).map(|j| storage[base + j * stride])));
+        out
+    }
+
+    /// The storage position of each viewed element, in row-major order.
+    pub fn for_each_position(&self, mut f: impl FnMut(usize)) {
+        let (len, stride) = self.row();
+        self.for_each_row(|base| (0..len).for_each(|j| f(base + j * stride)));
+    }
+
+    /// Size and stride of the last dim, along which a row runs (a 0-d
+    /// layout is one row of one element).
+    fn row(&self) -> (usize, usize) {
+        match (self.shape.last(), self.strides.last()) {
+            (Some(&len), Some(&stride)) => (len, stride),
+            _ => (1, 1),
+        }
+    }
+
+    /// Calls `f` with the storage position of each row's first element, in
+    /// row-major order: the walk over a strided layout that reads and writes share.
+    fn for_each_row(&self, mut f: impl FnMut(usize)) {
         if self.numel() == 0 {
-            return out;
+            return;
         }
-        let rank = self.shape.len();
-        if rank == 0 {
-            out.push(storage[self.offset]);
-            return out;
-        }
-        // Walk all indices but the last with a counter; the last dim is the inner loop.
-        let (inner, inner_stride) = (self.shape[rank - 1], self.strides[rank - 1]);
-        let mut index = vec![0usize; rank - 1];
+        let outer = self.shape.len().saturating_sub(1);
+        // A counter over the outer dims, and the position it points at.
+        let mut index = vec![0usize; outer];
+        let mut base = self.offset;
         loop {
-            let base = self.offset
-                + index
-                    .iter()
-                    .zip(&self.strides)
-                    .map(|(i, s)| i * s)
-                    .sum::<usize>();
-            out.extend((0..inner).map(|j| storage[base + j * inner_stride]));
-            // Advance the counter over the outer dims.
-            let mut d = rank - 1;
+            f(base);
+            let mut d = outer;
             loop {
                 if d == 0 {
-                    return out;
+                    return;
                 }
                 d -= 1;
                 index[d] += 1;
+                base += self.strides[d];
                 if index[d] < self.shape[d] {
                     break;
                 }
+                base -= self.strides[d] * self.shape[d];
                 index[d] = 0;
             }
         }
+    }
+
+    /// Dim `dim` cut to `start..start + length` (bounds checked by the caller).
+    pub fn narrowed(&self, dim: usize, start: usize, length: usize) -> Layout {
+        let mut layout = self.clone();
+        layout.shape[dim] = length;
+        layout.moved_by(start * self.strides[dim])
+    }
+
+    /// Dim `dim` fixed at `index` and removed (bounds checked by the caller).
+    pub fn selected(&self, dim: usize, index: usize) -> Layout {
+        let mut layout = self.clone();
+        layout.shape.remove(dim);
+        layout.strides.remove(dim);
+        layout.moved_by(index * self.strides[dim])
+    }
+
+    /// The offset moved by `delta`, unless the view is empty: an empty view
+    /// keeps its source's offset, so that slicing its zero values from the
+    /// storage stays in bounds.
+    fn moved_by(mut self, delta: usize) -> Layout {
+        if self.numel() > 0 {
+            self.offset += delta;
+        }
+        self
     }
 
     pub fn permuted(&self, dims: &[usize]) -> Layout {

@@ -13,8 +13,10 @@
 //! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
 //!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
-//!   `reshape`/`view`/`flatten`, `transpose`/`permute`, `softmax`/`log_softmax`,
-//!   `gather`, `mul_mask`; `eq` and `argmax` (not differentiable).
+//!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,
+//!   `cat`, `softmax`/`log_softmax`, `gather`, `mul_mask`; `eq` and `argmax`
+//!   (not differentiable).
+//! - In-place, through views, not recorded: `fill_`, `add_scalar_`, `copy_`.
 //! - [`Generator`], [`manual_seed`]: seeded random numbers.
 //! - [`gradcheck`]: finite-difference check of backward rules.
 //! - [`parallel`]: elementwise jobs over slices split across the cores (optimizers).

@@ -12,8 +12,9 @@ use crate::tape::{self, BackwardFn, Node};
 
 /// An n-dimensional f32 tensor, row-major, cheap to clone (an `Arc`).
 ///
-/// Views (`transpose`, `permute`, `reshape` of a contiguous tensor, `detach`)
-/// share storage with their source instead of copying it.
+/// Views (`transpose`, `permute`, `reshape` of a contiguous tensor, `narrow`,
+/// `select`, `detach`) share storage with their source instead of copying it;
+/// in-place ops (`fill_`, `add_scalar_`, `copy_`) write through them.
 ///
 /// ```
 /// use autograd::Tensor;
@@ -33,6 +34,9 @@ pub(crate) struct Inner {
     pub(crate) grad: Mutex<Option<Tensor>>,
     /// The op that produced this tensor, if it was recorded.
     pub(crate) node: Option<Node>,
+    /// A view (made by a recorded op, through any chain of views) of a leaf
+    /// that requires grad: in-place ops refuse it, as PyTorch does.
+    pub(crate) views_grad_leaf: bool,
 }
 
 impl Tensor {
@@ -52,6 +56,7 @@ impl Tensor {
             Arc::new(RwLock::new(data.into())),
             Layout::contiguous(shape),
             None,
+            false,
         )
     }
 
@@ -130,6 +135,7 @@ impl Tensor {
         storage: Arc<RwLock<Buffer>>,
         layout: Layout,
         node: Option<Node>,
+        views_grad_leaf: bool,
     ) -> Tensor {
         let requires_grad = node.is_some();
         Tensor(Arc::new(Inner {
@@ -138,6 +144,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(requires_grad),
             grad: Mutex::new(None),
             node,
+            views_grad_leaf,
         }))
     }
 
@@ -179,17 +186,27 @@ impl Tensor {
         if !tape::is_recording(inputs) {
             return self;
         }
+        // An output on an input's storage is a view of it (transpose, narrow, ...).
+        let views_grad_leaf = inputs.iter().any(|t| {
+            Arc::ptr_eq(&t.0.storage, &self.0.storage)
+                && (t.0.views_grad_leaf || (t.is_leaf() && t.requires_grad()))
+        });
         let backward: BackwardFn = Box::new(backward);
         let inputs = inputs.iter().map(|t| (*t).clone()).collect();
         let node = Node::new(op, inputs, self.version(), backward);
         // A new handle on the same storage: a closure may keep `self` (say, an
         // op's output values) without a reference cycle through the node.
-        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone(), Some(node))
+        Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            Some(node),
+            views_grad_leaf,
+        )
     }
 
     /// A view of the same storage with another layout (no node attached).
     pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), layout, None)
+        Tensor::from_parts(self.0.storage.clone(), layout, None, false)
     }
 
     // ---------------------------------------------------------------- metadata
@@ -295,6 +312,43 @@ impl Tensor {
             .expect("tensor storage lock poisoned");
         storage.version += 1;
         f(&mut storage[layout.offset..layout.offset + layout.numel()])
+    }
+
+    /// Write each viewed element in place, in row-major order (`f(i, value)`
+    /// for the `i`-th), through a view's strides into the storage it shares;
+    /// counts as one change for the version counter. What the in-place ops
+    /// (`fill_`, `add_scalar_`, `copy_`) run, after refusing what PyTorch refuses:
+    /// a leaf that requires grad, or a view of one, while grad mode is on.
+    pub(crate) fn write_in_place(&self, op: &str, mut f: impl FnMut(usize, &mut f32)) {
+        if tape::is_grad_enabled() && self.requires_grad() {
+            assert!(
+                !self.is_leaf(),
+                "{op}: a leaf Variable that requires grad is being used in an in-place operation \
+                 (run it under no_grad, or on detach())"
+            );
+            assert!(
+                !self.0.views_grad_leaf,
+                "{op}: a view of a leaf Variable that requires grad is being used in an in-place \
+                 operation (run it under no_grad, or on detach())"
+            );
+        }
+        let layout = &self.0.layout;
+        let mut storage = self
+            .0
+            .storage
+            .write()
+            .expect("tensor storage lock poisoned");
+        storage.version += 1;
+        if layout.is_contiguous() {
+            let values = &mut storage[layout.offset..layout.offset + layout.numel()];
+            values.iter_mut().enumerate().for_each(|(i, v)| f(i, v));
+        } else {
+            let mut i = 0;
+            layout.for_each_position(|p| {
+                f(i, &mut storage[p]);
+                i += 1;
+            });
+        }
     }
 
     /// How many times the storage was changed in place (`tensor._version`).

@@ -116,6 +116,57 @@ fn shape_ops() {
 }
 
 #[test]
+fn narrow_select_and_cat() {
+    let x = t(&[2, 3, 4], 30);
+    for (dim, start, length) in [(0isize, 1, 1), (1, 0, 2), (2, 1, 3), (-1, 2, 2), (-2, 1, 2)] {
+        check(
+            "narrow",
+            |x| x[0].narrow(dim, start, length),
+            vec![x.clone()],
+        );
+    }
+    for (dim, index) in [(0isize, 1isize), (1, -1), (-1, 2), (-3, -2)] {
+        check("select", |x| x[0].select(dim, index), vec![x.clone()]);
+    }
+    // Views of a transposed input, chained views, and one element used twice.
+    check(
+        "narrow of a transpose",
+        |x| x[0].transpose(0, 2).narrow(1, 1, 2),
+        vec![x.clone()],
+    );
+    check(
+        "select of a transpose",
+        |x| x[0].t().select(-1, 1),
+        vec![t(&[3, 5], 31)],
+    );
+    check(
+        "select of a narrow, twice",
+        |x| {
+            let n = x[0].narrow(-1, 1, 2);
+            n.select(0, 0).add(&n.select(0, -1).mul(&n.select(0, 0)))
+        },
+        vec![x.clone()],
+    );
+    for dim in [0isize, 1, -1, -2] {
+        check(
+            "cat",
+            |x| Tensor::cat(&[&x[0], &x[1]], dim),
+            vec![t(&[2, 3], 32), t(&[2, 3], 33)],
+        );
+    }
+    check(
+        "cat with a transposed input and a repeated one",
+        |x| Tensor::cat(&[&x[0], &x[1].t(), &x[0]], -1),
+        vec![t(&[2, 3], 34), t(&[4, 2], 35)],
+    );
+    check(
+        "cat of 3-d along the middle, strided inputs",
+        |x| Tensor::cat(&[&x[0].transpose(1, 2), &x[1].narrow(1, 1, 1)], 1),
+        vec![t(&[2, 4, 3], 36), t(&[2, 3, 4], 37)],
+    );
+}
+
+#[test]
 fn matmul_2d_batched_and_transposed() {
     check(
         "matmul 2d",

@@ -1,7 +1,9 @@
-//! Shape ops. A reshape of a contiguous tensor, a transpose and a permute are
-//! views of the same storage; only a reshape of a strided view copies.
+//! Shape ops. A reshape of a contiguous tensor, a transpose, a permute, a
+//! narrow and a select are views of the same storage; only a reshape of a
+//! strided view copies, and `cat` makes a new tensor.
 
 use crate::layout::Layout;
+use crate::ops::reduce::split_at_dim;
 use crate::Tensor;
 
 impl Tensor {
@@ -121,6 +123,140 @@ impl Tensor {
             dims.swap(a, b);
         }
         self.permute(&dims)
+    }
+
+    /// Elements `start..start + length` along `dim` (negative counts from the
+    /// end), as `torch.narrow` and `t[:, start:start + length]`: a view of the
+    /// same storage, so in-place writes to it reach `self`.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::from_vec((0..6).map(|v| v as f32).collect(), &[2, 3]);
+    /// assert_eq!(x.narrow(-1, 1, 2).to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
+    /// x.narrow(1, 0, 1).fill_(9.0); // x[:, 0:1] = 9
+    /// assert_eq!(x.to_vec(), vec![9.0, 1.0, 2.0, 9.0, 4.0, 5.0]);
+    /// ```
+    pub fn narrow(&self, dim: isize, start: usize, length: usize) -> Tensor {
+        assert!(
+            self.dims() > 0,
+            "narrow(): cannot be applied to a 0-dim tensor"
+        );
+        let d = self.dim_index(dim);
+        let size = self.shape()[d];
+        assert!(
+            start <= size && length <= size - start,
+            "narrow(): start {start} + length {length} exceeds the size {size} of dim {dim} \
+             of a tensor of shape {:?}",
+            self.shape()
+        );
+        let in_shape = self.shape().to_vec();
+        self.view_with(self.layout().narrowed(d, start, length))
+            .with_node("narrow", &[self], move |g| {
+                let grad = Tensor::zeros(&in_shape);
+                grad.narrow(d as isize, start, length).copy_(g);
+                vec![Some(grad)]
+            })
+    }
+
+    /// The slice at `index` along `dim`, with that dim removed (negative dim
+    /// and index count from the end), as `torch.select`, `t[0]`, `t[:, i]`
+    /// and `t[..., -1]`: a view of the same storage.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::ones(&[4, 4]);
+    /// assert_eq!(x.select(0, 0).shape(), [4]); // first row
+    /// x.select(1, 1).fill_(0.0); // x[:, 1] = 0
+    /// assert_eq!(x.select(0, 2).to_vec(), vec![1.0, 0.0, 1.0, 1.0]);
+    /// assert_eq!(x.select(-1, -1).to_vec(), vec![1.0; 4]); // last column
+    /// ```
+    pub fn select(&self, dim: isize, index: isize) -> Tensor {
+        assert!(
+            self.dims() > 0,
+            "select(): cannot be applied to a 0-dim tensor"
+        );
+        let d = self.dim_index(dim);
+        let size = self.shape()[d];
+        let i = if index < 0 {
+            index + size as isize
+        } else {
+            index
+        };
+        assert!(
+            (0..size as isize).contains(&i),
+            "select(): index {index} out of range for dim {dim} of size {size} \
+             of a tensor of shape {:?}",
+            self.shape()
+        );
+        let i = i as usize;
+        let in_shape = self.shape().to_vec();
+        self.view_with(self.layout().selected(d, i))
+            .with_node("select", &[self], move |g| {
+                let grad = Tensor::zeros(&in_shape);
+                grad.select(d as isize, i as isize).copy_(g);
+                vec![Some(grad)]
+            })
+    }
+
+    /// The tensors joined along `dim` (negative counts from the end), as
+    /// `torch.cat`: their shapes must agree except along `dim`. The result is
+    /// a new contiguous tensor; each input's gradient is its slice of the
+    /// output's.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2, 1]);
+    /// let b = Tensor::from_vec(vec![3.0, 4.0, 5.0, 6.0], &[2, 2]);
+    /// let c = Tensor::cat(&[&a, &b], 1);
+    /// assert_eq!(c.shape(), [2, 3]);
+    /// assert_eq!(c.to_vec(), vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
+    /// ```
+    pub fn cat(tensors: &[&Tensor], dim: isize) -> Tensor {
+        let first = tensors
+            .first()
+            .expect("cat(): expected a non-empty list of tensors");
+        if let Some(p) = tensors.iter().position(|t| t.dims() == 0) {
+            panic!("cat(): zero-dimensional tensor (at position {p}) cannot be concatenated");
+        }
+        let d = first.dim_index(dim);
+        let agree = |t: &&Tensor| {
+            t.dims() == first.dims()
+                && (0..t.dims()).all(|i| i == d || t.shape()[i] == first.shape()[i])
+        };
+        assert!(
+            tensors.iter().all(agree),
+            "cat(): shapes must match except in dim {dim}, got {:?}",
+            tensors.iter().map(|t| t.shape()).collect::<Vec<_>>()
+        );
+        let sizes: Vec<usize> = tensors.iter().map(|t| t.shape()[d]).collect();
+        let mut shape = first.shape().to_vec();
+        shape[d] = sizes.iter().sum();
+        // Each input is [outer, size, inner] around `d`: output row o is the
+        // inputs' rows o, one after the other.
+        let (outer, _, inner) = split_at_dim(&shape, d);
+        let mut out = vec![0.0; shape.iter().product()];
+        let row = shape[d] * inner;
+        let mut at = 0;
+        for (t, &size) in tensors.iter().zip(&sizes) {
+            let run = size * inner;
+            t.with_data(|x| {
+                for o in 0..outer {
+                    out[o * row + at..o * row + at + run]
+                        .copy_from_slice(&x[o * run..(o + 1) * run]);
+                }
+            });
+            at += run;
+        }
+        let needs_grad: Vec<bool> = tensors.iter().map(|t| t.requires_grad()).collect();
+        Tensor::from_op(out, &shape, "cat", tensors, move |g| {
+            let mut start = 0;
+            let mut grads = Vec::with_capacity(sizes.len());
+            for (&size, &needed) in sizes.iter().zip(&needs_grad) {
+                grads.push(needed.then(|| g.narrow(d as isize, start, size)));
+                start += size;
+            }
+            grads
+        })
     }
 
     /// Transpose of a 2-D tensor.

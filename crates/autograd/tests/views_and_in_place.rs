@@ -1,0 +1,421 @@
+//! narrow, select, cat and the in-place ops (fill_, add_scalar_, copy_)
+//! against PyTorch 2.15 (tests/pytorch/views_and_in_place.py prints every
+//! expected value here), the version counter they bump, and what they refuse.
+
+use autograd::{no_grad, BackwardError, Tensor};
+
+fn arange(start: f32, end: f32, shape: &[usize]) -> Tensor {
+    let n = (end - start) as usize;
+    Tensor::from_vec((0..n).map(|i| start + i as f32).collect(), shape)
+}
+
+/// Shape, strides (in elements, as torch's `stride()`), contiguity and values.
+#[track_caller]
+fn assert_tensor(
+    what: &str,
+    t: &Tensor,
+    shape: &[usize],
+    strides: &[usize],
+    contiguous: bool,
+    values: &[f32],
+) {
+    assert_eq!(t.shape(), shape, "{what}: shape");
+    assert_eq!(t.strides(), strides, "{what}: strides");
+    assert_eq!(t.is_contiguous(), contiguous, "{what}: contiguous");
+    assert_eq!(t.to_vec(), values, "{what}: values");
+}
+
+/// The "Tensors" tutorial's lines: `tensor[0]`, `tensor[:, 0]`, `tensor[..., -1]`,
+/// `tensor[:, 1] = 0`, `torch.cat([tensor, tensor, tensor], dim=1)`, `tensor.add_(5)`.
+#[test]
+fn the_tensors_tutorial_indexing_cat_and_add_() {
+    let tensor = Tensor::ones(&[4, 4]);
+    assert_tensor(
+        "first row",
+        &tensor.select(0, 0),
+        &[4],
+        &[1],
+        true,
+        &[1.0; 4],
+    );
+    assert_tensor(
+        "first column",
+        &tensor.select(1, 0),
+        &[4],
+        &[4],
+        false,
+        &[1.0; 4],
+    );
+    assert_tensor(
+        "last column",
+        &tensor.select(-1, -1),
+        &[4],
+        &[4],
+        false,
+        &[1.0; 4],
+    );
+    tensor.select(1, 1).fill_(0.0);
+    let row = [1.0, 0.0, 1.0, 1.0];
+    assert_tensor(
+        "tensor[:, 1] = 0",
+        &tensor,
+        &[4, 4],
+        &[4, 1],
+        true,
+        &row.repeat(4),
+    );
+    let t1 = Tensor::cat(&[&tensor, &tensor, &tensor], 1);
+    assert_tensor("cat dim 1", &t1, &[4, 12], &[12, 1], true, &row.repeat(12));
+    tensor.add_scalar_(5.0);
+    let row = [6.0, 5.0, 6.0, 6.0];
+    assert_tensor("add_(5)", &tensor, &[4, 4], &[4, 1], true, &row.repeat(4));
+    assert_eq!(
+        t1.to_vec()[..4],
+        [1.0, 0.0, 1.0, 1.0],
+        "cat copied its inputs"
+    );
+}
+
+/// Views of a transposed tensor, chained views and an empty one: torch's strides.
+#[test]
+fn narrow_and_select_are_views_with_torchs_strides() {
+    let x = arange(0.0, 24.0, &[2, 3, 4]);
+    let v = x.transpose(0, 2); // [4, 3, 2]
+    assert_tensor(
+        "v.narrow(0, 1, 2)",
+        &v.narrow(0, 1, 2),
+        &[2, 3, 2],
+        &[1, 4, 12],
+        false,
+        &[
+            1.0, 13.0, 5.0, 17.0, 9.0, 21.0, 2.0, 14.0, 6.0, 18.0, 10.0, 22.0,
+        ],
+    );
+    assert_tensor(
+        "v.narrow(-1, 1, 1)",
+        &v.narrow(-1, 1, 1),
+        &[4, 3, 1],
+        &[1, 4, 12],
+        false,
+        &[
+            12.0, 16.0, 20.0, 13.0, 17.0, 21.0, 14.0, 18.0, 22.0, 15.0, 19.0, 23.0,
+        ],
+    );
+    assert_tensor(
+        "v.select(1, -1)",
+        &v.select(1, -1),
+        &[4, 2],
+        &[1, 12],
+        false,
+        &[8.0, 20.0, 9.0, 21.0, 10.0, 22.0, 11.0, 23.0],
+    );
+    assert_tensor(
+        "v.select(-1, 0)",
+        &v.select(-1, 0),
+        &[4, 3],
+        &[1, 4],
+        false,
+        &[0.0, 4.0, 8.0, 1.0, 5.0, 9.0, 2.0, 6.0, 10.0, 3.0, 7.0, 11.0],
+    );
+    assert_tensor(
+        "x.select(0, 1).narrow(0, 1, 2)",
+        &x.select(0, 1).narrow(0, 1, 2),
+        &[2, 4],
+        &[4, 1],
+        true,
+        &[16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0],
+    );
+    assert_tensor(
+        "x[..., -1]",
+        &x.select(-1, -1),
+        &[2, 3],
+        &[12, 4],
+        false,
+        &[3.0, 7.0, 11.0, 15.0, 19.0, 23.0],
+    );
+    assert_tensor(
+        "x.narrow(1, 2, 0)",
+        &x.narrow(1, 2, 0),
+        &[2, 0, 4],
+        &[12, 4, 1],
+        true,
+        &[],
+    );
+    // The end of a dim is a valid start for an empty narrow, as in torch.
+    assert_eq!(x.narrow(2, 4, 0).shape(), [2, 3, 0]);
+    // A view with no elements, and one with a single element and no dims.
+    assert_eq!(
+        Tensor::zeros(&[0, 3]).select(1, 2).to_vec(),
+        Vec::<f32>::new()
+    );
+    let e = x.select(0, 1).select(0, 2).select(0, -1);
+    assert_tensor("x[1, 2, -1]", &e, &[], &[], true, &[23.0]);
+    e.fill_(-5.0);
+    assert_eq!(x.to_vec()[23], -5.0);
+}
+
+/// Writes through views (a narrow of a transpose, a column, a broadcast
+/// source, a source that is another view of the same storage) reach the base.
+#[test]
+fn in_place_writes_through_views_reach_the_base() {
+    let x = arange(0.0, 12.0, &[3, 4]);
+    x.t().narrow(0, 1, 2).fill_(-1.0); // columns 1 and 2
+    x.select(1, -1).add_scalar_(10.0); // last column
+    x.select(1, 0)
+        .copy_(&Tensor::from_vec(vec![7.0, 8.0, 9.0], &[3]));
+    x.select(0, 2).narrow(0, 1, 2).copy_(&Tensor::scalar(0.5));
+    x.t().select(0, 3).copy_(&x.select(1, 0)); // column 3 = column 0
+    assert_tensor(
+        "writes through views",
+        &x,
+        &[3, 4],
+        &[4, 1],
+        true,
+        &[
+            7.0, -1.0, -1.0, 7.0, 8.0, -1.0, -1.0, 8.0, 9.0, 0.5, 0.5, 9.0,
+        ],
+    );
+    // A detached handle shares the storage too; cat's output does not.
+    let c = Tensor::cat(&[&x, &x], 0);
+    x.detach().fill_(2.0);
+    assert_eq!(x.to_vec(), vec![2.0; 12]);
+    assert_eq!(c.to_vec()[..4], [7.0, -1.0, -1.0, 7.0]);
+}
+
+#[test]
+fn cat_along_each_dim_with_a_transposed_input() {
+    let a = arange(0.0, 6.0, &[2, 3]);
+    let b = arange(6.0, 12.0, &[3, 2]).t(); // [2, 3], non-contiguous
+    let rows = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 7.0, 9.0, 11.0];
+    let cols = [0.0, 1.0, 2.0, 6.0, 8.0, 10.0, 3.0, 4.0, 5.0, 7.0, 9.0, 11.0];
+    for (dim, shape, strides, values) in [
+        (0, [4, 3], [3, 1], rows),
+        (1, [2, 6], [6, 1], cols),
+        (-1, [2, 6], [6, 1], cols),
+        (-2, [4, 3], [3, 1], rows),
+    ] {
+        let c = Tensor::cat(&[&a, &b], dim);
+        assert_tensor(
+            &format!("cat dim {dim}"),
+            &c,
+            &shape,
+            &strides,
+            true,
+            &values,
+        );
+    }
+    let p = arange(0.0, 12.0, &[2, 3, 2]);
+    let q = arange(100.0, 108.0, &[2, 2, 2]).transpose(1, 2);
+    assert_tensor(
+        "cat 3-d dim 1",
+        &Tensor::cat(&[&p, &q.narrow(1, 0, 1), &p], 1),
+        &[2, 7, 2],
+        &[14, 2, 1],
+        true,
+        &[
+            0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 100.0, 102.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0,
+            8.0, 9.0, 10.0, 11.0, 104.0, 106.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0,
+        ],
+    );
+}
+
+/// `(cat([x[:, 1:3], x[:, 0:1], x.t()[-1][:, None]], 1) * w).sum()`: each
+/// element of x gets the weight of the output element it went to.
+#[test]
+fn gradients_through_narrow_select_and_cat_match_torch() {
+    let x = arange(0.0, 12.0, &[3, 4]).requires_grad_(true);
+    let y = Tensor::cat(
+        &[
+            &x.narrow(1, 1, 2),
+            &x.select(1, 0).unsqueeze(1),
+            &x.t().select(0, -1).unsqueeze(1),
+        ],
+        1,
+    );
+    y.mul(&arange(1.0, 13.0, &[3, 4])).sum().backward().unwrap();
+    assert_eq!(
+        x.grad().unwrap().to_vec(),
+        vec![3.0, 1.0, 2.0, 4.0, 7.0, 5.0, 6.0, 8.0, 11.0, 9.0, 10.0, 12.0]
+    );
+}
+
+/// In-place ops bump the storage's version (through any view of it), so an
+/// op recorded before them fails its backward pass, as in PyTorch ("modified
+/// by an inplace operation"); ops recorded after them see the new values.
+#[test]
+fn in_place_ops_bump_the_version() {
+    let w = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).requires_grad_(true);
+    type InPlace = fn(&Tensor);
+    let in_place: [(&str, InPlace); 4] = [
+        ("fill_", |x| {
+            x.fill_(0.0);
+        }),
+        ("add_scalar_", |x| {
+            x.add_scalar_(1.0);
+        }),
+        ("copy_", |x| {
+            x.copy_(&Tensor::ones(&[3]));
+        }),
+        ("fill_ through select", |x| {
+            x.select(0, 1).fill_(0.0);
+        }),
+    ];
+    for (what, op) in in_place {
+        let x = Tensor::from_vec(vec![4.0, 5.0, 6.0], &[3]);
+        let loss = x.mul(&w).sum(); // mul saves x for w's gradient
+        op(&x);
+        let err = loss.backward().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                BackwardError::ModifiedInPlace {
+                    op: "mul",
+                    input: 0,
+                    version: 1,
+                    recorded: 0
+                }
+            ),
+            "{what}: {err:?}"
+        );
+        assert!(w.grad().is_none(), "{what}: no gradient moved");
+        // Recorded after the change: no error, the gradient is the new x.
+        let expected = x.to_vec();
+        x.mul(&w).sum().backward().unwrap();
+        assert_eq!(w.grad().unwrap().to_vec(), expected, "{what}");
+        w.set_grad(None);
+    }
+}
+
+/// Not recorded: an in-place change of a recorded op's output (or of a view
+/// of it) makes a backward pass through that op an error, where PyTorch would
+/// record the change and differentiate through it.
+#[test]
+fn in_place_on_a_recorded_tensor_makes_its_backward_an_error() {
+    let w = Tensor::from_vec(vec![1.0, 2.0], &[2]).requires_grad_(true);
+    let y = w.mul_scalar(3.0);
+    y.select(0, 0).fill_(0.0);
+    let err = y.sum().backward().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackwardError::OutputModifiedInPlace {
+                op: "mul_scalar",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// Under no_grad, in-place ops on a leaf that requires grad (and its views)
+/// are allowed, as an optimizer's step is in PyTorch.
+#[test]
+fn in_place_on_a_grad_leaf_is_allowed_under_no_grad() {
+    let w = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).requires_grad_(true);
+    no_grad(|| {
+        w.add_scalar_(1.0);
+        w.narrow(0, 1, 2).fill_(0.0);
+    });
+    assert_eq!(w.to_vec(), vec![2.0, 0.0, 0.0]);
+    assert!(w.requires_grad() && w.is_leaf());
+}
+
+#[test]
+#[should_panic(
+    expected = "fill_: a leaf Variable that requires grad is being used in an in-place operation"
+)]
+fn fill_on_a_grad_leaf_panics() {
+    Tensor::ones(&[2]).requires_grad_(true).fill_(0.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "add_scalar_: a leaf Variable that requires grad is being used in an in-place operation"
+)]
+fn add_scalar_on_a_grad_leaf_panics() {
+    Tensor::ones(&[2]).requires_grad_(true).add_scalar_(5.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "copy_: a leaf Variable that requires grad is being used in an in-place operation"
+)]
+fn copy_into_a_grad_leaf_panics() {
+    Tensor::ones(&[2])
+        .requires_grad_(true)
+        .copy_(&Tensor::zeros(&[2]));
+}
+
+#[test]
+#[should_panic(
+    expected = "fill_: a view of a leaf Variable that requires grad is being used in an in-place operation"
+)]
+fn fill_on_a_view_of_a_grad_leaf_panics() {
+    let w = Tensor::ones(&[2, 2]).requires_grad_(true);
+    w.t().select(1, 0).fill_(0.0);
+}
+
+#[test]
+#[should_panic(expected = "copy_: the source requires grad")]
+fn copy_from_a_tensor_that_requires_grad_panics() {
+    let w = Tensor::ones(&[2]).requires_grad_(true);
+    Tensor::zeros(&[2]).copy_(&w);
+}
+
+#[test]
+#[should_panic(expected = "copy_: a source of shape [3] does not broadcast to the shape [2, 2]")]
+fn copy_from_a_source_that_does_not_broadcast_panics() {
+    Tensor::zeros(&[2, 2]).copy_(&Tensor::zeros(&[3]));
+}
+
+#[test]
+#[should_panic(
+    expected = "narrow(): start 3 + length 2 exceeds the size 4 of dim -1 of a tensor of shape [4, 4]"
+)]
+fn narrow_out_of_range_panics() {
+    Tensor::ones(&[4, 4]).narrow(-1, 3, 2);
+}
+
+#[test]
+#[should_panic(
+    expected = "select(): index -5 out of range for dim 1 of size 4 of a tensor of shape [4, 4]"
+)]
+fn select_out_of_range_panics() {
+    Tensor::ones(&[4, 4]).select(1, -5);
+}
+
+#[test]
+#[should_panic(expected = "select(): cannot be applied to a 0-dim tensor")]
+fn select_of_a_0d_tensor_panics() {
+    Tensor::scalar(1.0).select(0, 0);
+}
+
+#[test]
+#[should_panic(expected = "dimension 2 out of range for a tensor of shape [4, 4]")]
+fn narrow_of_a_dim_out_of_range_panics() {
+    Tensor::ones(&[4, 4]).narrow(2, 0, 1);
+}
+
+#[test]
+#[should_panic(expected = "cat(): shapes must match except in dim 1, got [[4, 4], [3, 3]]")]
+fn cat_of_mismatched_shapes_panics() {
+    Tensor::cat(&[&Tensor::ones(&[4, 4]), &Tensor::ones(&[3, 3])], 1);
+}
+
+#[test]
+#[should_panic(expected = "cat(): shapes must match except in dim 0, got [[4, 4], [4]]")]
+fn cat_of_different_ranks_panics() {
+    Tensor::cat(&[&Tensor::ones(&[4, 4]), &Tensor::ones(&[4])], 0);
+}
+
+#[test]
+#[should_panic(expected = "cat(): zero-dimensional tensor (at position 1) cannot be concatenated")]
+fn cat_of_a_0d_tensor_panics() {
+    Tensor::cat(&[&Tensor::ones(&[1]), &Tensor::scalar(1.0)], 0);
+}
+
+#[test]
+#[should_panic(expected = "cat(): expected a non-empty list of tensors")]
+fn cat_of_nothing_panics() {
+    Tensor::cat(&[], 0);
+}

@@ -1,0 +1,162 @@
+//! PyTorch's "Automatic Differentiation with torch.autograd" tutorial, from
+//! the same random `w` and `b` as PyTorch's `torch.manual_seed(0)`: the loss
+//! and gradients of its one-layer example, `requires_grad` through `no_grad`
+//! and `detach`, and its Jacobian-product section (`retain_graph`). Every
+//! number comes from `tests/pytorch/autograd_tutorial.py`.
+
+use autograd::{no_grad, BackwardOptions, Tensor};
+use nn::functional::{binary_cross_entropy_with_logits, Reduction};
+
+const W: [f32; 15] = [
+    1.540996075e+00,
+    -2.934288979e-01,
+    -2.178789377e+00,
+    5.684312582e-01,
+    -1.084522367e+00,
+    -1.398595452e+00,
+    4.033468366e-01,
+    8.380263448e-01,
+    -7.192575932e-01,
+    -4.033435285e-01,
+    -5.966353416e-01,
+    1.820364892e-01,
+    -8.566746116e-01,
+    1.100604177e+00,
+    -1.071187377e+00,
+];
+const B: [f32; 3] = [1.227012426e-01, -5.663174987e-01, 3.731146455e-01];
+const LOSS: [f32; 1] = [6.818513274e-01];
+const W_GRAD: [f32; 15] = [
+    2.660868168e-01,
+    1.179412305e-01,
+    2.686853753e-03,
+    2.660868168e-01,
+    1.179412305e-01,
+    2.686853753e-03,
+    2.660868168e-01,
+    1.179412305e-01,
+    2.686853753e-03,
+    2.660868168e-01,
+    1.179412305e-01,
+    2.686853753e-03,
+    2.660868168e-01,
+    1.179412305e-01,
+    2.686853753e-03,
+];
+const B_GRAD: [f32; 3] = [2.660868168e-01, 1.179412305e-01, 2.686853753e-03];
+const FIRST_CALL: [f32; 20] = [
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+];
+const SECOND_CALL: [f32; 20] = [
+    8.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    8.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    8.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    4.000000000e+00,
+    8.000000000e+00,
+    4.000000000e+00,
+];
+const AFTER_ZEROING: [f32; 20] = [
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    2.000000000e+00,
+    4.000000000e+00,
+    2.000000000e+00,
+];
+
+fn assert_close(actual: &[f32], expected: &[f32], what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= 1e-6 * e.abs().max(1.0),
+            "{what}[{i}]: {a} vs {e}"
+        );
+    }
+}
+
+#[test]
+fn one_layer_loss_and_gradients() {
+    let x = Tensor::ones(&[5]); // input tensor
+    let y = Tensor::zeros(&[3]); // expected output
+    let w = Tensor::from_vec(W.to_vec(), &[5, 3]).requires_grad_(true);
+    let b = Tensor::from_vec(B.to_vec(), &[3]).requires_grad_(true);
+    let z = x.matmul(&w).add(&b);
+    let loss = binary_cross_entropy_with_logits(&z, &y, None, None, Reduction::Mean);
+    assert!(z.grad_fn().is_some() && loss.grad_fn().is_some());
+    loss.backward().unwrap();
+    assert_close(&loss.to_vec(), &LOSS, "loss");
+    assert_close(&w.grad().unwrap().to_vec(), &W_GRAD, "w.grad");
+    assert_close(&b.grad().unwrap().to_vec(), &B_GRAD, "b.grad");
+
+    // Disabling gradient tracking.
+    let z = x.matmul(&w).add(&b);
+    assert!(z.requires_grad());
+    let z = no_grad(|| x.matmul(&w).add(&b));
+    assert!(!z.requires_grad());
+    let z_det = x.matmul(&w).add(&b).detach();
+    assert!(!z_det.requires_grad());
+}
+
+#[test]
+fn jacobian_products_with_retain_graph() {
+    let inp = Tensor::eye(4, 5).requires_grad_(true);
+    let out = inp.add_scalar(1.0).pow(2.0).t();
+    let retain = || BackwardOptions {
+        gradient: Some(Tensor::ones_like(&out)),
+        retain_graph: true,
+    };
+    out.backward_opts(retain()).unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), FIRST_CALL);
+    out.backward_opts(retain()).unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), SECOND_CALL);
+    inp.zero_grad_();
+    out.backward_opts(retain()).unwrap();
+    assert_eq!(inp.grad().unwrap().to_vec(), AFTER_ZEROING);
+}

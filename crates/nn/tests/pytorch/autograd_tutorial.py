@@ -1,0 +1,39 @@
+"""Reference values for crates/nn/tests/autograd_tutorial.rs: the code of PyTorch's
+"Automatic Differentiation with torch.autograd" tutorial, with its random w and b
+printed so that the Rust test can start from the same values.
+
+Run: python3 crates/nn/tests/pytorch/autograd_tutorial.py  (torch 2.15 made the committed values)
+"""
+import torch
+
+torch.manual_seed(0)
+x = torch.ones(5)  # input tensor
+y = torch.zeros(3)  # expected output
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(x, w) + b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+loss.backward()
+
+
+def rust(name, t):
+    vals = ", ".join(f"{v:.9e}" for v in t.detach().flatten().tolist())
+    print(f"const {name}: [f32; {t.numel()}] = [{vals}];")
+
+
+print(f"// torch {torch.__version__}")
+rust("W", w)
+rust("B", b)
+rust("LOSS", loss.reshape(1))
+rust("W_GRAD", w.grad)
+rust("B_GRAD", b.grad)
+
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp + 1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+rust("FIRST_CALL", inp.grad)
+out.backward(torch.ones_like(out), retain_graph=True)
+rust("SECOND_CALL", inp.grad)
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+rust("AFTER_ZEROING", inp.grad)
