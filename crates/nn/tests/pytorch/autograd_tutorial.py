@@ -4,6 +4,7 @@ printed so that the Rust test can start from the same values.
 
 Run: python3 crates/nn/tests/pytorch/autograd_tutorial.py  (torch 2.15 made the committed values)
 """
+import numpy as np
 import torch
 
 torch.manual_seed(0)
@@ -17,7 +18,8 @@ loss.backward()
 
 
 def rust(name, t):
-    vals = ", ".join(f"{v:.9e}" for v in t.detach().flatten().tolist())
+    # Shortest digits that round-trip through f32 (what clippy asks of literals).
+    vals = ", ".join(repr(np.float32(v)).removeprefix("np.float32(").removesuffix(")") for v in t.detach().flatten().tolist())
     print(f"const {name}: [f32; {t.numel()}] = [{vals}];")
 
 
