@@ -1,7 +1,8 @@
 //! # autograd: ferrograd's tensor and reverse-mode automatic differentiation
 //!
 //! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`);
-//!   made by `from_vec`, `zeros`/`ones`/`full` (and `_like`), `eye`, `rand`/`randn`.
+//!   made by `from_vec`, `zeros`/`ones`/`full` (and `_like`), `eye`, `rand`/`randn`;
+//!   `Display` prints it as `print(tensor)` does in PyTorch.
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
 //!   [`Tensor::backward`] walks the graph in reverse topological order and
 //!   accumulates gradients into leaves until they are zeroed, as in PyTorch.
@@ -35,6 +36,7 @@ pub mod gradcheck;
 pub mod kernels;
 mod layout;
 mod ops;
+mod print;
 pub mod rng;
 pub mod tape;
 mod tensor;

@@ -1,0 +1,53 @@
+//! `print(tensor)` text against PyTorch's own, for every formatting mode
+//! (integer, fixed, scientific, non-finite, wrapped, summarized, empty).
+//! The strings come from `tests/pytorch/tensor_print.py` (torch 2.15).
+
+use autograd::Tensor;
+use serde_json::Value;
+
+#[test]
+fn display_matches_pytorch_print() {
+    let cases: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("pytorch/tensor_print.json")).unwrap();
+    assert!(cases.len() >= 20);
+    for (name, case) in &cases {
+        let shape: Vec<usize> = case["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let values: Vec<f32> = case["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.parse::<f32>().unwrap(), // "nan", "inf", "-inf"
+                v => v.as_f64().unwrap() as f32,
+            })
+            .collect();
+        let mut t = Tensor::from_vec(values, &shape);
+        if case.get("requires_grad").is_some() {
+            t = t.requires_grad_(true);
+        }
+        assert_eq!(t.to_string(), case["str"].as_str().unwrap(), "case {name}");
+    }
+}
+
+#[test]
+fn display_names_the_grad_fn() {
+    let x = Tensor::ones(&[2]).requires_grad_(true);
+    assert_eq!(
+        x.mul_scalar(2.0).to_string(),
+        "tensor([2., 2.], grad_fn=<mul_scalar>)"
+    );
+}
+
+#[test]
+fn display_of_a_transposed_view_follows_its_logical_order() {
+    let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).t();
+    assert_eq!(
+        t.to_string(),
+        "tensor([[1., 4.],\n        [2., 5.],\n        [3., 6.]])"
+    );
+}
