@@ -6,6 +6,7 @@ mod elementwise;
 mod index;
 mod inplace;
 mod matmul;
+mod operators;
 pub(crate) mod reduce;
 mod shape;
 mod softmax;

@@ -1,0 +1,76 @@
+//! `+ - * /` and unary `-` on tensors, as in PyTorch (`a * b`, `x + 1.0`):
+//! shorthand for `add`, `sub`, `mul`, `div` (broadcasting), their `_scalar`
+//! forms and `neg`, recorded on the tape like them. Operands may be tensors or
+//! references to them; a scalar goes on the right.
+//!
+//! ```
+//! use autograd::Tensor;
+//! let a = Tensor::from_vec(vec![1.0, 2.0], &[2]);
+//! let b = Tensor::from_vec(vec![3.0, 4.0], &[2]);
+//! assert_eq!((&a * &b + 1.0).to_vec(), vec![4.0, 9.0]);
+//! assert_eq!((-(a / 2.0)).to_vec(), vec![-0.5, -1.0]);
+//! ```
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::Tensor;
+
+macro_rules! binary {
+    ($trait:ident, $method:ident, $op:ident, $scalar_op:ident) => {
+        impl $trait<&Tensor> for &Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: &Tensor) -> Tensor {
+                self.$op(rhs)
+            }
+        }
+        impl $trait<Tensor> for &Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: Tensor) -> Tensor {
+                self.$op(&rhs)
+            }
+        }
+        impl $trait<&Tensor> for Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: &Tensor) -> Tensor {
+                (&self).$op(rhs)
+            }
+        }
+        impl $trait<Tensor> for Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: Tensor) -> Tensor {
+                (&self).$op(&rhs)
+            }
+        }
+        impl $trait<f32> for &Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: f32) -> Tensor {
+                self.$scalar_op(rhs)
+            }
+        }
+        impl $trait<f32> for Tensor {
+            type Output = Tensor;
+            fn $method(self, rhs: f32) -> Tensor {
+                (&self).$scalar_op(rhs)
+            }
+        }
+    };
+}
+
+binary!(Add, add, add, add_scalar);
+binary!(Sub, sub, sub, sub_scalar);
+binary!(Mul, mul, mul, mul_scalar);
+binary!(Div, div, div, div_scalar);
+
+impl Neg for &Tensor {
+    type Output = Tensor;
+    fn neg(self) -> Tensor {
+        Tensor::neg(self)
+    }
+}
+
+impl Neg for Tensor {
+    type Output = Tensor;
+    fn neg(self) -> Tensor {
+        Tensor::neg(&self)
+    }
+}
