@@ -12,7 +12,7 @@
 //!   ([`BackwardError::ModifiedInPlace`], PyTorch's version counter).
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
 //! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
-//!   `mul`, `div` (broadcasting), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
+//!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,
 //!   `cat`, `softmax`/`log_softmax`, `gather`, `mul_mask`; `eq` and `argmax`
