@@ -34,9 +34,19 @@ pub(crate) struct Inner {
     pub(crate) grad: Mutex<Option<Tensor>>,
     /// The op that produced this tensor, if it was recorded.
     pub(crate) node: Option<Node>,
-    /// A view (made by a recorded op, through any chain of views) of a leaf
-    /// that requires grad: in-place ops refuse it, as PyTorch does.
-    pub(crate) views_grad_leaf: bool,
+    /// Whether this is a view that in-place ops refuse while grad mode is on.
+    pub(crate) view: ViewKind,
+}
+
+/// The views in-place ops refuse while grad mode is on, as PyTorch does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ViewKind {
+    /// Not a view, or one that may be written in place.
+    Free,
+    /// Made by a recorded op (through any chain of views) from a leaf that requires grad.
+    OfGradLeaf,
+    /// Made under `no_grad` (through any chain of views) from a tensor that requires grad.
+    MadeInNoGrad,
 }
 
 impl Tensor {
@@ -56,7 +66,7 @@ impl Tensor {
             Arc::new(RwLock::new(data.into())),
             Layout::contiguous(shape),
             None,
-            false,
+            ViewKind::Free,
         )
     }
 
@@ -135,7 +145,7 @@ impl Tensor {
         storage: Arc<RwLock<Buffer>>,
         layout: Layout,
         node: Option<Node>,
-        views_grad_leaf: bool,
+        view: ViewKind,
     ) -> Tensor {
         let requires_grad = node.is_some();
         Tensor(Arc::new(Inner {
@@ -144,7 +154,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(requires_grad),
             grad: Mutex::new(None),
             node,
-            views_grad_leaf,
+            view,
         }))
     }
 
@@ -183,14 +193,35 @@ impl Tensor {
         inputs: &[&Tensor],
         backward: impl Fn(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
     ) -> Tensor {
+        // An output on an input's storage is a view of it (transpose, narrow, ...).
+        let bases = || {
+            inputs
+                .iter()
+                .filter(|t| Arc::ptr_eq(&t.0.storage, &self.0.storage))
+        };
         if !tape::is_recording(inputs) {
+            let made_in_no_grad = bases().any(|t| {
+                t.0.view == ViewKind::MadeInNoGrad
+                    || (!tape::is_grad_enabled() && t.requires_grad())
+            });
+            if made_in_no_grad {
+                let layout = self.0.layout.clone();
+                return Tensor::from_parts(
+                    self.0.storage.clone(),
+                    layout,
+                    None,
+                    ViewKind::MadeInNoGrad,
+                );
+            }
             return self;
         }
-        // An output on an input's storage is a view of it (transpose, narrow, ...).
-        let views_grad_leaf = inputs.iter().any(|t| {
-            Arc::ptr_eq(&t.0.storage, &self.0.storage)
-                && (t.0.views_grad_leaf || (t.is_leaf() && t.requires_grad()))
-        });
+        let view = if bases()
+            .any(|t| t.0.view == ViewKind::OfGradLeaf || (t.is_leaf() && t.requires_grad()))
+        {
+            ViewKind::OfGradLeaf
+        } else {
+            ViewKind::Free
+        };
         let backward: BackwardFn = Box::new(backward);
         let inputs = inputs.iter().map(|t| (*t).clone()).collect();
         let node = Node::new(op, inputs, self.version(), backward);
@@ -200,13 +231,13 @@ impl Tensor {
             self.0.storage.clone(),
             self.0.layout.clone(),
             Some(node),
-            views_grad_leaf,
+            view,
         )
     }
 
     /// A view of the same storage with another layout (no node attached).
     pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), layout, None, false)
+        Tensor::from_parts(self.0.storage.clone(), layout, None, ViewKind::Free)
     }
 
     // ---------------------------------------------------------------- metadata
@@ -327,11 +358,16 @@ impl Tensor {
                  (run it under no_grad, or on detach())"
             );
             assert!(
-                !self.0.views_grad_leaf,
+                self.0.view != ViewKind::OfGradLeaf,
                 "{op}: a view of a leaf Variable that requires grad is being used in an in-place \
                  operation (run it under no_grad, or on detach())"
             );
         }
+        assert!(
+            !(tape::is_grad_enabled() && self.0.view == ViewKind::MadeInNoGrad),
+            "{op}: a view was created in no_grad mode and is being modified in place with grad \
+             mode enabled (make the view with grad mode on, or write under no_grad)"
+        );
         let layout = &self.0.layout;
         let mut storage = self
             .0

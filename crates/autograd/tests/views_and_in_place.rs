@@ -419,3 +419,63 @@ fn cat_of_a_0d_tensor_panics() {
 fn cat_of_nothing_panics() {
     Tensor::cat(&[], 0);
 }
+
+// A view made under no_grad of a tensor that requires grad: torch 2.15 raises
+// "A view was created in no_grad mode and is being modified inplace with grad
+// mode enabled" for it, for a view of it, and for a view of a non-leaf; it
+// allows the write under no_grad, through detach(), and for a plain tensor.
+
+#[test]
+#[should_panic(expected = "fill_: a view was created in no_grad mode")]
+fn writing_a_no_grad_view_of_a_grad_leaf_with_grad_on_panics() {
+    let w = Tensor::ones(&[2, 3]).requires_grad_(true);
+    let v = no_grad(|| w.narrow(1, 0, 1));
+    v.fill_(7.0);
+}
+
+#[test]
+#[should_panic(expected = "add_scalar_: a view was created in no_grad mode")]
+fn writing_a_view_of_a_no_grad_view_panics() {
+    let w = Tensor::ones(&[2, 3]).requires_grad_(true);
+    let v = no_grad(|| w.narrow(1, 0, 1));
+    v.t().add_scalar_(1.0);
+}
+
+#[test]
+#[should_panic(expected = "fill_: a view was created in no_grad mode")]
+fn writing_a_no_grad_view_of_a_non_leaf_panics() {
+    let w = Tensor::ones(&[2, 3]).requires_grad_(true);
+    let h = w.mul_scalar(2.0);
+    let v = no_grad(|| h.narrow(1, 0, 1));
+    v.fill_(1.0);
+}
+
+#[test]
+fn no_grad_views_may_be_written_under_no_grad_and_detached_or_plain_ones_always() {
+    let w = Tensor::ones(&[2, 3]).requires_grad_(true);
+    let v = no_grad(|| w.narrow(1, 0, 1));
+    no_grad(|| v.fill_(3.0));
+    assert_eq!(w.to_vec(), vec![3.0, 1.0, 1.0, 3.0, 1.0, 1.0]);
+    w.detach().narrow(1, 0, 1).fill_(5.0);
+    assert_eq!(w.to_vec(), vec![5.0, 1.0, 1.0, 5.0, 1.0, 1.0]);
+    let x = Tensor::ones(&[3]);
+    no_grad(|| x.narrow(0, 0, 1)).fill_(2.0);
+    assert_eq!(x.to_vec(), vec![2.0, 1.0, 1.0]);
+}
+
+/// torch.cat skips 1-D empty tensors whatever the other shapes (torch 2.15:
+/// `cat([zeros(0), ones(2, 3)], 1)` is `ones(2, 3)`).
+#[test]
+fn cat_skips_one_d_empty_tensors_as_pytorch_does() {
+    let empty = Tensor::zeros(&[0]);
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).requires_grad_(true);
+    for dim in [0, 1, -1] {
+        let y = Tensor::cat(&[&empty, &x, &empty], dim);
+        assert_eq!(y.shape(), [2, 3]);
+        assert_eq!(y.to_vec(), x.to_vec());
+    }
+    let y = Tensor::cat(&[&empty, &x], 0);
+    y.sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![1.0; 6]);
+    assert_eq!(Tensor::cat(&[&empty, &empty], 0).shape(), [0]);
+}

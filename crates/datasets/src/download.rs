@@ -196,17 +196,21 @@ fn temp_name(final_path: &Path) -> PathBuf {
     final_path.with_file_name(format!(".{name}.{}.part", std::process::id()))
 }
 
-/// Remove `.name.<pid>.part` files beside `final_path` whose process is gone
-/// (a download killed mid-way). Only where `/proc` tells which processes
-/// live; a part whose pid is alive, or any part elsewhere, is left alone.
+/// Parts untouched for this long are no download's any more: a live one
+/// writes every few milliseconds.
+const STALE_PART_AGE: Duration = Duration::from_secs(3600);
+
+/// Remove `.name.<pid>.part` files beside `final_path` that a killed download
+/// left: not written for [`STALE_PART_AGE`] and, where `/proc` tells which
+/// processes live, of a pid that is gone. The age matters because the
+/// directory may be shared with processes `/proc` does not show (another
+/// host, another PID namespace), whose live parts must stay.
 fn remove_stale_parts(final_path: &Path, name: &str) {
+    let Some(Ok(entries)) = final_path.parent().map(fs::read_dir) else {
+        return;
+    };
     let proc_dir = Path::new("/proc");
-    let (Some(dir), true) = (final_path.parent(), proc_dir.join("self").exists()) else {
-        return;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
+    let has_proc = proc_dir.join("self").exists();
     let prefix = format!(".{name}.");
     for entry in entries.flatten() {
         let file_name = entry.file_name();
@@ -217,7 +221,13 @@ fn remove_stale_parts(final_path: &Path, name: &str) {
         else {
             continue;
         };
-        if !proc_dir.join(pid).exists() {
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        let old = age.is_some_and(|age| age >= STALE_PART_AGE);
+        if old && !(has_proc && proc_dir.join(pid).exists()) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -407,26 +417,39 @@ mod tests {
     /// A file that inflates far past the published size: no more than one
     /// byte past it is written (the checksum then fails), and the md5 still
     /// covers the whole file.
-    /// A part left by a process that is gone is removed; one whose process
-    /// runs (this one) and other files are kept.
+    /// A part left by a process that is gone and untouched for an hour is
+    /// removed; a recent one (maybe another host's live download), one whose
+    /// process runs (this one) and other files' parts are kept.
     #[test]
     fn stale_parts_of_killed_installs_are_removed() {
         let tmp = TempDir::new("stale-parts");
         let final_path = tmp.path().join("train-labels-idx1-ubyte");
+        let part = |pid: &str| {
+            tmp.path()
+                .join(format!(".train-labels-idx1-ubyte.{pid}.part"))
+        };
         // Above Linux's pid_max (4194304 at most), so never a live process.
-        let dead = tmp.path().join(".train-labels-idx1-ubyte.99999999.part");
-        let alive = tmp.path().join(format!(
-            ".train-labels-idx1-ubyte.{}.part",
-            std::process::id()
-        ));
-        let other = tmp.path().join(".t10k-labels-idx1-ubyte.99999999.part");
-        for f in [&dead, &alive, &other] {
+        let (dead_old, dead_recent) = (part("99999998"), part("99999999"));
+        let alive_old = part(&std::process::id().to_string());
+        let other = tmp.path().join(".t10k-labels-idx1-ubyte.99999997.part");
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        for f in [&dead_old, &dead_recent, &alive_old, &other] {
             std::fs::write(f, b"partial").unwrap();
         }
-        let temp = temp_name(&final_path);
-        assert_eq!(temp, alive);
-        assert_eq!(dead.exists(), !Path::new("/proc/self").exists());
-        assert!(alive.exists() && other.exists());
+        for f in [&dead_old, &alive_old, &other] {
+            File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        remove_stale_parts(&final_path, "train-labels-idx1-ubyte");
+        assert!(!dead_old.exists());
+        assert!(dead_recent.exists() && other.exists());
+        // Without /proc the pid cannot be checked and the age alone decides.
+        assert_eq!(alive_old.exists(), Path::new("/proc/self").exists());
+        assert_eq!(temp_name(&final_path), alive_old);
     }
 
     #[test]

@@ -212,6 +212,17 @@ impl Tensor {
     /// assert_eq!(c.to_vec(), vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
     /// ```
     pub fn cat(tensors: &[&Tensor], dim: isize) -> Tensor {
+        // PyTorch's legacy rule: a 1-D empty tensor is skipped, whatever the
+        // others' shapes (it has no elements, so no gradient either).
+        let is_legacy_empty = |t: &&Tensor| t.shape() == [0];
+        if tensors.iter().any(is_legacy_empty) && !tensors.iter().all(is_legacy_empty) {
+            let kept: Vec<&Tensor> = tensors
+                .iter()
+                .copied()
+                .filter(|t| !is_legacy_empty(t))
+                .collect();
+            return Tensor::cat(&kept, dim);
+        }
         let first = tensors
             .first()
             .expect("cat(): expected a non-empty list of tensors");
