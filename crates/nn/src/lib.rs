@@ -12,6 +12,7 @@
 //! - Losses: [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`],
 //!   [`BCEWithLogitsLoss`], [`BCELoss`], and as functions in [`functional`]
 //!   with [`Reduction`].
+//! - [`init`]: `torch.nn.init`'s fills (`kaiming_uniform_`, `xavier_normal_`, ...).
 //! - Checkpoints: [`StateDict`], [`save_safetensors`], [`load_safetensors`]
 //!   (and `_with_metadata`), [`CheckpointError`], [`IncompatibleKeys`].
 //! - [`models::NeuralNetwork`]: the tutorial's model.
@@ -30,6 +31,7 @@
 mod batchnorm;
 mod checkpoint;
 pub mod functional;
+pub mod init;
 mod layers;
 mod loss;
 pub mod models;
