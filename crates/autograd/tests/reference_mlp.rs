@@ -1,4 +1,4 @@
-//! The tiny MLP of ../shared/reference/pytorch_reference.json (computed by
+//! The tiny MLP of reference/pytorch_reference.json (computed by
 //! PyTorch in float64): Linear(4,3) - ReLU - Linear(3,2) and a cross-entropy
 //! built from log_softmax + gather + mean. Loss and every gradient to 1e-5.
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 fn reference() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/pytorch_reference.json"
+        "/../../reference/pytorch_reference.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).expect("reference JSON")

@@ -2,7 +2,7 @@
 //! tutorial's SGD run prints PyTorch's numbers and ends with PyTorch's weights;
 //! weights PyTorch trained evaluate to PyTorch's test numbers.
 //!
-//! The reference files (`shared/reference/fidelity/`) were computed by PyTorch:
+//! The reference files (`reference/fidelity/`) were computed by PyTorch:
 //! `sgd_seed1_init.safetensors` (the model after `torch.manual_seed(1)`),
 //! `sgd_seed1_epoch1.safetensors` (after one epoch of the tutorial) and
 //! `sgd_seed1_epoch1.txt` (its printed loss lines and test line).

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 const PYTORCH_INIT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/fidelity/sgd_seed1_init.safetensors"
+    "/../../reference/fidelity/sgd_seed1_init.safetensors"
 );
 
 const TUTORIAL_NAMES: [&str; 6] = [

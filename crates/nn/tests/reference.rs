@@ -1,5 +1,5 @@
 //! Losses and a small MLP against PyTorch's numbers in
-//! `shared/reference/pytorch_reference.json` (computed in float64).
+//! `reference/pytorch_reference.json` (computed in float64).
 
 use autograd::Tensor;
 use nn::functional::{cross_entropy, mse_loss, nll_loss, Reduction};
@@ -9,7 +9,7 @@ use serde_json::Value;
 fn reference() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/pytorch_reference.json"
+        "/../../reference/pytorch_reference.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("pytorch_reference.json is JSON")

@@ -1,5 +1,5 @@
 //! The nine trajectories PyTorch computed (float64) in
-//! /work/shared/reference/pytorch_reference.json, key "optimizers": 12 steps
+//! reference/pytorch_reference.json, key "optimizers": 12 steps
 //! on sum(a·x² + b·x). We run them in f32 with the gradient from autograd.
 
 use autograd::Tensor;
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/pytorch_reference.json"
+    "/../../reference/pytorch_reference.json"
 );
 
 fn floats(v: &Value) -> Vec<f32> {

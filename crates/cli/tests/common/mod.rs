@@ -283,10 +283,10 @@ pub fn real_data() -> PathBuf {
         .clone()
 }
 
-/// `shared/reference/fidelity/NAME`: values computed by PyTorch.
+/// `reference/fidelity/NAME`: values computed by PyTorch.
 pub fn reference(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/fidelity")
+        .join("../../reference/fidelity")
         .join(name)
 }
 
