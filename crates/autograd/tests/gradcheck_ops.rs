@@ -191,6 +191,30 @@ fn matmul_2d_batched_and_transposed() {
 }
 
 #[test]
+fn operators_with_the_scalar_on_either_side() {
+    check("2 - x", |x| 2.0 - &x[0], vec![t(&[2, 3], 60)]);
+    check("3 / x", |x| 3.0 / &x[0], vec![t(&[2, 3], 61)]);
+    check(
+        "x * y + 1",
+        |x| &x[0] * &x[1] + 1.0,
+        vec![t(&[2, 3], 62), t(&[3], 63)],
+    );
+    check(
+        "-(x / 2) * 4",
+        |x| 4.0 * -(&x[0] / 2.0),
+        vec![t(&[2, 3], 64)],
+    );
+    // Exactly the scalar ops' values.
+    let x = t(&[5], 65);
+    assert_eq!((1.5 + &x).to_vec(), x.add_scalar(1.5).to_vec());
+    assert_eq!((1.5 * &x).to_vec(), x.mul_scalar(1.5).to_vec());
+    let sub: Vec<f32> = x.to_vec().iter().map(|v| 1.5 - v).collect();
+    let div: Vec<f32> = x.to_vec().iter().map(|v| 1.5 / v).collect();
+    assert_eq!((1.5 - &x).to_vec(), sub);
+    assert_eq!((1.5 / &x).to_vec(), div);
+}
+
+#[test]
 fn matmul_with_vectors() {
     // Name, the operands' shapes and the result's (torch.matmul's).
     type Case<'a> = (&'a str, &'a [usize], &'a [usize], &'a [usize]);

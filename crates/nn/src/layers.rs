@@ -99,6 +99,13 @@ impl Module for Linear {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReLU;
 
+impl ReLU {
+    /// `nn.ReLU()`; the same as the unit value `ReLU`.
+    pub fn new() -> ReLU {
+        ReLU
+    }
+}
+
 impl Module for ReLU {
     fn forward(&self, x: &Tensor) -> Tensor {
         x.relu()

@@ -56,6 +56,30 @@ macro_rules! binary {
     };
 }
 
+/// `scalar op tensor`: the scalar as a 0-d tensor, broadcast (PyTorch's
+/// `__radd__`, `__rsub__`, ...), so `2.0 - x` and `1.0 / x` are exact.
+macro_rules! scalar_left {
+    ($trait:ident, $method:ident, $op:ident) => {
+        impl $trait<&Tensor> for f32 {
+            type Output = Tensor;
+            fn $method(self, rhs: &Tensor) -> Tensor {
+                Tensor::scalar(self).$op(rhs)
+            }
+        }
+        impl $trait<Tensor> for f32 {
+            type Output = Tensor;
+            fn $method(self, rhs: Tensor) -> Tensor {
+                Tensor::scalar(self).$op(&rhs)
+            }
+        }
+    };
+}
+
+scalar_left!(Add, add, add);
+scalar_left!(Sub, sub, sub);
+scalar_left!(Mul, mul, mul);
+scalar_left!(Div, div, div);
+
 binary!(Add, add, add, add_scalar);
 binary!(Sub, sub, sub, sub_scalar);
 binary!(Mul, mul, mul, mul_scalar);
