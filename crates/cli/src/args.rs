@@ -162,6 +162,8 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE.safetensors")]
     pub weights: PathBuf,
     /// Index of the test image (0-based).
-    #[arg(long)]
+    // A negative number is read as a value, so that the error is about it,
+    // not about an unknown flag.
+    #[arg(long, allow_negative_numbers = true)]
     pub index: usize,
 }

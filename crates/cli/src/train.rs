@@ -58,8 +58,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     autograd::manual_seed(args.seed);
     let model = NeuralNetwork::new();
     if let Some(init) = &args.init {
-        let weights =
-            nn::load_safetensors(init).with_context(|| format!("--init {}", init.display()))?;
+        // The file's own errors name it.
+        let weights = nn::load_safetensors(init).context("--init")?;
         model
             .load_state_dict(&weights, true)
             .with_context(|| format!("--init {}", init.display()))?;
@@ -305,10 +305,9 @@ impl Run {
         }
         if ckpt.config != config {
             bail!(
-                "--resume {}: the checkpoint was made with other flags: {} (now: {}); resume with the same flags",
+                "--resume {}: the checkpoint was made with other flags: {}; resume with the same flags",
                 path.display(),
-                ckpt.config,
-                config
+                differences(&ckpt.config, &config)
             );
         }
         let context = || format!("--resume {}", path.display());
@@ -352,6 +351,28 @@ fn config_of(args: &TrainArgs) -> Value {
     config
 }
 
+/// The flags on which two configs differ: `"lr": 0.01 then, 0.1 now; ...`.
+fn differences(then: &Value, now: &Value) -> String {
+    let empty = serde_json::Map::new();
+    let (then, now) = (
+        then.as_object().unwrap_or(&empty),
+        now.as_object().unwrap_or(&empty),
+    );
+    let keys: std::collections::BTreeSet<&String> = then.keys().chain(now.keys()).collect();
+    let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+    keys.into_iter()
+        .filter(|k| then.get(*k) != now.get(*k))
+        .map(|k| {
+            format!(
+                "{k:?}: {} then, {} now",
+                show(then.get(k)),
+                show(now.get(k))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn validate(args: &TrainArgs) -> Result<()> {
     let finite_non_negative = |name: &str, v: f64| -> Result<()> {
         if !v.is_finite() || v < 0.0 {
@@ -366,6 +387,10 @@ fn validate(args: &TrainArgs) -> Result<()> {
     }
     if args.nesterov && args.optimizer != OptimizerName::Sgd {
         bail!("--nesterov applies to --optimizer sgd only");
+    }
+    if args.nesterov && args.momentum == 0.0 {
+        // PyTorch's "Nesterov momentum requires a momentum and zero dampening", in flags.
+        bail!("--nesterov needs a --momentum above 0");
     }
     Ok(())
 }

@@ -374,7 +374,7 @@ fn an_unknown_scheduler_is_rejected_with_the_known_ones() {
 fn nesterov_without_momentum_is_rejected() {
     let data = synthetic_data("bad-nesterov");
     train(data.path(), &["--nesterov"])
-        .assert_error(&["Nesterov", "momentum"])
+        .assert_error(&["--nesterov", "--momentum"])
         .assert_no_training();
 }
 
