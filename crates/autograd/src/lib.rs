@@ -1,7 +1,7 @@
 //! # autograd: ferrograd's tensor and reverse-mode automatic differentiation
 //!
 //! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`);
-//!   made by `from_vec`, `zeros`/`ones`/`full` (and `_like`), `eye`, `rand`/`randn`;
+//!   made by `from_vec`, `zeros`/`ones`/`rand`/`randn` (and `_like`), `full`, `eye`, `arange`;
 //!   `Display` prints it as `print(tensor)` does in PyTorch.
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
 //!   [`Tensor::backward`] walks the graph in reverse topological order and
@@ -13,7 +13,8 @@
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
 //! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
 //!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
-//!   `exp`, `log`, `pow`, `sqrt`, `sum`/`mean` (all or `_dim`), `max_dim`,
+//!   `exp`, `log`, `pow`, `sqrt`, `abs`, `clamp` (`_min`/`_max`), `sum`/`mean` (all or
+//!   `_dim`), `max`/`min` (all), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,
 //!   `cat`, `softmax`/`log_softmax`, `gather`, `mul_mask`; `eq` and `argmax`
 //!   (not differentiable).

@@ -141,6 +141,75 @@ impl Tensor {
         rng::with_default(|g| Tensor::rand_normal(shape, 0.0, 1.0, g))
     }
 
+    /// Uniform samples in `[0, 1)` of `other`'s shape from the default
+    /// generator (`torch.rand_like`).
+    pub fn rand_like(other: &Tensor) -> Tensor {
+        Tensor::rand(other.shape())
+    }
+
+    /// Normal samples N(0, 1) of `other`'s shape from the default generator
+    /// (`torch.randn_like`).
+    pub fn randn_like(other: &Tensor) -> Tensor {
+        Tensor::randn(other.shape())
+    }
+
+    /// `torch.arange(start, end, step)` as float32: the
+    /// `ceil((end - start) / step)` values `start + i * step`, computed in f64
+    /// as PyTorch's CPU kernel does and rounded to f32 the same way, bit for
+    /// bit (up to 32768 values; longer ranges PyTorch splits across its threads,
+    /// which moves some values by an ulp). The bounds are f64 (or anything
+    /// that widens to it, f32 and i32 included), so that `arange(0.0, 0.3,
+    /// 0.1)` has PyTorch's 3 values: in f32, 0.3 / 0.1 is just above 3 and
+    /// gives 4, as `torch.arange` given those f32 values does.
+    ///
+    /// Panics as PyTorch raises: a step that is 0 or not finite, bounds that
+    /// are not finite, or `end` on the wrong side of `start` for the step's sign.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// assert_eq!(Tensor::arange(0, 5, 2).to_vec(), vec![0.0, 2.0, 4.0]);
+    /// assert_eq!(Tensor::arange(1.0, 0.0, -0.25).to_vec(), vec![1.0, 0.75, 0.5, 0.25]);
+    /// ```
+    pub fn arange(start: impl Into<f64>, end: impl Into<f64>, step: impl Into<f64>) -> Tensor {
+        let (start, end, step) = (start.into(), end.into(), step.into());
+        assert!(
+            step.is_finite(),
+            "arange: step must be finite but got {step}"
+        );
+        assert!(step != 0.0, "arange: step must be nonzero");
+        assert!(
+            start.is_finite() && end.is_finite(),
+            "arange: unsupported range: {start} -> {end}"
+        );
+        assert!(
+            (step > 0.0 && end >= start) || (step < 0.0 && end <= start),
+            "arange: upper bound and lower bound inconsistent with step sign \
+             (start {start}, end {end}, step {step})"
+        );
+        let size = ((end - start) / step).ceil();
+        assert!(
+            size <= (isize::MAX as usize / std::mem::size_of::<f32>()) as f64,
+            "arange: invalid size, possible overflow? ({size} values from {start} to {end} by {step})"
+        );
+        let n = size as usize;
+        // PyTorch's CPU kernel (its AVX2 build, which AVX-512 machines run
+        // too, compiled with fused multiply-adds) fills blocks of 16 as two
+        // vectors of 8: a vector's first value is `start + step * i` rounded to
+        // f32, the others that f32 plus `j * step`, each one fused multiply-add
+        // in f64 rounded to f32. The last `n % 16` values are `start + step * i`,
+        // fused too: `arange(-1, 1, 0.2)[5]` is 5.551115e-17, not 0.
+        let at = |i: usize| step.mul_add(i as f64, start) as f32;
+        let mut data = Vec::with_capacity(n);
+        let blocks = n / 16 * 16;
+        for v in (0..blocks).step_by(8) {
+            let base = at(v);
+            data.push(base);
+            data.extend((1..8).map(|j| step.mul_add(j as f64, base as f64) as f32));
+        }
+        data.extend((blocks..n).map(at));
+        Tensor::from_vec(data, &[n])
+    }
+
     pub(crate) fn from_parts(
         storage: Arc<RwLock<Buffer>>,
         layout: Layout,

@@ -97,6 +97,40 @@ fn reductions_over_all_and_along_dims() {
 }
 
 #[test]
+fn abs_clamp_max_and_min() {
+    check("abs", |x| x[0].abs(), vec![t(&[3, 4], 70)]);
+    // -2.05, -1.68, ..., 2.02 (steps of 0.37): at least 0.06 from every bound
+    // below, so the finite differences (step 0.01) never cross a kink.
+    let x = Tensor::from_vec((0..12).map(|i| -2.05 + 0.37 * i as f32).collect(), &[3, 4]);
+    check(
+        "clamp",
+        |x| x[0].clamp(Some(-1.0), Some(1.0)),
+        vec![x.clone()],
+    );
+    check(
+        "clamp max only",
+        |x| x[0].clamp(None, Some(0.3)),
+        vec![x.clone()],
+    );
+    check(
+        "clamp min > max",
+        |x| x[0].clamp(Some(1.0), Some(-1.0)),
+        vec![x.clone()],
+    );
+    check("clamp_min", |x| x[0].clamp_min(-0.5), vec![x.clone()]);
+    check("clamp_max", |x| x[0].clamp_max(0.3), vec![x.clone()]);
+    // Distinct values 0.3 apart, so the maximum and minimum do not change hands.
+    let x = Tensor::from_vec(
+        (0..12).map(|i| ((i * 7) % 12) as f32 * 0.3 - 1.6).collect(),
+        &[3, 4],
+    );
+    check("max", |x| x[0].max(), vec![x.clone()]);
+    check("min", |x| x[0].min(), vec![x.clone()]);
+    check("max of a transpose", |x| x[0].t().max(), vec![x.clone()]);
+    check("min of abs", |x| x[0].abs().min(), vec![x.clone()]);
+}
+
+#[test]
 fn shape_ops() {
     let x = t(&[2, 3, 4], 8);
     check("reshape", |x| x[0].reshape(&[6, 4]), vec![x.clone()]);

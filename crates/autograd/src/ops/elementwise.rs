@@ -92,6 +92,34 @@ fn pow_f32(x: f32, p: f32) -> f32 {
     }
 }
 
+/// `sign(x)` as PyTorch's `sgn`: -1, 0 or 1, and 0 for NaN and both zeros.
+fn sign_f32(x: f32) -> f32 {
+    (0.0 < x) as u8 as f32 - (x < 0.0) as u8 as f32
+}
+
+/// `x` clamped to `[lo, hi]` as PyTorch's kernel does it: NaN (in `x` or a
+/// bound) gives NaN; `x` below `lo` becomes `lo`, then above `hi` becomes
+/// `hi` (so `hi` wins when `lo > hi`); `x` equal to a bound is kept (the
+/// sign of a zero with it).
+fn clamp_f32(x: f32, lo: Option<f32>, hi: Option<f32>) -> f32 {
+    let mut v = x;
+    if let Some(lo) = lo {
+        if lo.is_nan() || v < lo {
+            v = lo;
+        }
+    }
+    if let Some(hi) = hi {
+        if hi.is_nan() || hi < v {
+            v = hi;
+        }
+    }
+    if x.is_nan() {
+        x
+    } else {
+        v
+    }
+}
+
 /// Call `f(out_index, a_index, b_index)` for every element of the broadcast
 /// shape `out`, given each operand's (broadcast) strides.
 fn for_each_broadcast(
@@ -352,6 +380,63 @@ impl Tensor {
             "relu",
             &[self],
             move |g| vec![Some(relu_backward(g, &x))],
+        )
+    }
+
+    /// `|x|`; the gradient is `g * sign(x)`, 0 at x = 0 (and NaN), as PyTorch's.
+    pub fn abs(&self) -> Tensor {
+        let x = self.clone();
+        Tensor::from_op(
+            map(self, f32::abs),
+            self.shape(),
+            "abs",
+            &[self],
+            move |g| {
+                vec![Some(Tensor::from_vec(
+                    zip_map(g, &x, |g, x| g * sign_f32(x)),
+                    g.shape(),
+                ))]
+            },
+        )
+    }
+
+    /// `torch.clamp(x, min, max)`: each value limited to `[min, max]` (either
+    /// bound may be absent, not both). NaN in `x` or a bound gives NaN, and
+    /// `min > max` gives `max` everywhere, as in PyTorch. The gradient passes
+    /// where `min < x < max` strictly and is 0 elsewhere: PyTorch 2.15 gives 0
+    /// at a value equal to a scalar bound, and for NaN.
+    pub fn clamp(&self, min: Option<f32>, max: Option<f32>) -> Tensor {
+        assert!(
+            min.is_some() || max.is_some(),
+            "clamp: at least one of 'min' or 'max' must not be None"
+        );
+        self.clamp_op("clamp", min, max)
+    }
+
+    /// `torch.clamp_min(x, min)`: `clamp(Some(min), None)`.
+    pub fn clamp_min(&self, min: f32) -> Tensor {
+        self.clamp_op("clamp_min", Some(min), None)
+    }
+
+    /// `torch.clamp_max(x, max)`: `clamp(None, Some(max))`.
+    pub fn clamp_max(&self, max: f32) -> Tensor {
+        self.clamp_op("clamp_max", None, Some(max))
+    }
+
+    fn clamp_op(&self, op: &'static str, lo: Option<f32>, hi: Option<f32>) -> Tensor {
+        let x = self.clone();
+        Tensor::from_op(
+            map(self, |v| clamp_f32(v, lo, hi)),
+            self.shape(),
+            op,
+            &[self],
+            move |g| {
+                let inside = |v: f32| lo.is_none_or(|lo| v > lo) && hi.is_none_or(|hi| v < hi);
+                vec![Some(Tensor::from_vec(
+                    zip_map(g, &x, |g, v| if inside(v) { g } else { 0.0 }),
+                    g.shape(),
+                ))]
+            },
         )
     }
 

@@ -1,4 +1,5 @@
-//! Reductions: sum and mean (all, or along a dim), max and argmax along a dim.
+//! Reductions: sum and mean (all, or along a dim), max and min of all
+//! elements, max and argmax along a dim.
 
 use crate::Tensor;
 
@@ -43,6 +44,60 @@ impl Tensor {
     /// Mean of all elements, as a 0-dimensional tensor.
     pub fn mean(&self) -> Tensor {
         self.sum().div_scalar(self.numel() as f32)
+    }
+
+    /// The largest element, as a 0-dimensional tensor (`torch.max(x)` without
+    /// a dim). NaN if any element is NaN. The gradient is shared evenly among
+    /// the elements equal to the maximum (the NaNs, if it is NaN), as
+    /// PyTorch's `evenly_distribute_backward`: `[1, 3, 3]` gets `[0, 0.5, 0.5]`.
+    /// Panics on an empty tensor, as PyTorch raises.
+    pub fn max(&self) -> Tensor {
+        self.extreme("max", |a, b| a > b)
+    }
+
+    /// The smallest element, as a 0-dimensional tensor (`torch.min(x)`), with
+    /// NaN and gradient as [`Tensor::max`].
+    pub fn min(&self) -> Tensor {
+        self.extreme("min", |a, b| a < b)
+    }
+
+    /// The max or min of all elements; `beats(a, b)`: `a` is strictly better than `b`.
+    fn extreme(&self, op: &'static str, beats: fn(f32, f32) -> bool) -> Tensor {
+        assert!(
+            self.numel() > 0,
+            "{op}(): the tensor of shape {:?} is empty, it has no {op}imum \
+             (PyTorch: specify the reduction dim for input.numel() == 0)",
+            self.shape()
+        );
+        // Among equal values (0.0 and -0.0) the later one is kept, as PyTorch's
+        // CPU kernel does for fewer than 8 elements; the first NaN ends the scan.
+        let best = self.with_data(|x| {
+            let mut best = x[0];
+            for &v in &x[1..] {
+                if best.is_nan() {
+                    break;
+                }
+                if v.is_nan() || !beats(best, v) {
+                    best = v;
+                }
+            }
+            best
+        });
+        let x = self.clone();
+        Tensor::from_op(vec![best], &[], op, &[self], move |g| {
+            let hit = |v: f32| if best.is_nan() { v.is_nan() } else { v == best };
+            let (g, count) = (
+                g.item(),
+                x.with_data(|x| x.iter().filter(|&&v| hit(v)).count()),
+            );
+            let share = g / count as f32;
+            let grad = x.with_data(|x| {
+                x.iter()
+                    .map(|&v| if hit(v) { share } else { 0.0 })
+                    .collect()
+            });
+            vec![Some(Tensor::from_vec(grad, x.shape()))]
+        })
     }
 
     /// Sum along `dim` (negative counts from the end).
