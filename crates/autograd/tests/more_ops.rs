@@ -2,20 +2,10 @@
 //! PyTorch 2.15 (CPU, float32): the numbers below are what
 //! tests/pytorch/more_ops.py prints.
 
+mod common;
+
 use autograd::{manual_seed, Tensor};
-
-const INF: f32 = f32::INFINITY;
-const NAN: f32 = f32::NAN;
-
-/// The same values bit for bit (the sign of zeros included), any NaN for NaN.
-fn assert_same(what: &str, got: &[f32], want: &[f32]) {
-    let same = got.len() == want.len()
-        && got
-            .iter()
-            .zip(want)
-            .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()));
-    assert!(same, "{what}: {got:?}, want {want:?}");
-}
+use common::{assert_same, INF, NAN};
 
 /// FNV-1a (64-bit) over the values' f32 bits, little-endian bytes (as more_ops.py).
 fn fnv1a(values: &[f32]) -> u64 {

@@ -1,20 +1,10 @@
 //! Edge values of pow, div and the ops along a dim of a 0-d tensor, as
 //! PyTorch 2.15 gives them on the CPU (tests/pytorch/ops_edge_values.py).
 
+mod common;
+
 use autograd::Tensor;
-
-const INF: f32 = f32::INFINITY;
-const NAN: f32 = f32::NAN;
-
-/// The same values bit for bit (the sign of zeros included), any NaN for NaN.
-fn assert_same(what: &str, got: &[f32], want: &[f32]) {
-    let same = got.len() == want.len()
-        && got
-            .iter()
-            .zip(want)
-            .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()));
-    assert!(same, "{what}: {got:?}, want {want:?}");
-}
+use common::{assert_same, INF, NAN};
 
 fn leaf(v: &[f32]) -> Tensor {
     Tensor::from_slice(v, &[v.len()]).requires_grad_(true)
