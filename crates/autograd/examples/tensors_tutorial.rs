@@ -21,7 +21,7 @@ fn main() {
     // print(f"Random Tensor: \n {x_rand} \n")
     let x_ones = Tensor::ones_like(&x_data);
     println!("Ones Tensor: \n {x_ones} \n");
-    let x_rand = Tensor::rand(x_data.shape());
+    let x_rand = Tensor::rand_like(&x_data);
     println!("Random Tensor: \n {x_rand} \n");
 
     // shape = (2,3,)
@@ -65,7 +65,7 @@ fn main() {
     // torch.matmul(tensor, tensor.T, out=y3)
     let y1 = tensor.matmul(&tensor.t());
     let y2 = tensor.matmul(&tensor.t());
-    let y3 = Tensor::rand(y1.shape());
+    let y3 = Tensor::rand_like(&y1);
     y3.copy_(&tensor.matmul(&tensor.t()));
     assert_eq!((y1.to_vec(), y2.to_vec()), (y3.to_vec(), y3.to_vec()));
 
@@ -75,7 +75,7 @@ fn main() {
     // torch.mul(tensor, tensor, out=z3)
     let z1 = &tensor * &tensor;
     let z2 = tensor.mul(&tensor);
-    let z3 = Tensor::rand(tensor.shape());
+    let z3 = Tensor::rand_like(&tensor);
     z3.copy_(&(&tensor * &tensor));
     assert_eq!((z1.to_vec(), z2.to_vec()), (z3.to_vec(), z3.to_vec()));
 

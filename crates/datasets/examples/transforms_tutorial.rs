@@ -28,8 +28,8 @@ fn main() -> Result<(), DatasetError> {
     println!(
         "image {:?}, values in [{}, {}]",
         img.shape(),
-        min(&img),
-        max(&img)
+        img.min().item(),
+        img.max().item()
     );
     println!(
         "class {y} ({}), one-hot target {target}",
@@ -40,12 +40,4 @@ fn main() -> Result<(), DatasetError> {
     let t = ToTensor.apply(&[0, 51, 255, 102], 2, 2);
     println!("ToTensor of [[0, 51], [255, 102]]: {t}");
     Ok(())
-}
-
-fn min(t: &Tensor) -> f32 {
-    t.to_vec().into_iter().fold(f32::INFINITY, f32::min)
-}
-
-fn max(t: &Tensor) -> f32 {
-    t.to_vec().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }

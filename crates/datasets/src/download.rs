@@ -96,6 +96,7 @@ impl Fetcher {
             .reader();
 
         let gz_final = dir.join(format!("{}.gz", resource.file));
+        remove_stale_parts(&gz_final);
         let gz_temp = temp_name(&gz_final);
         let bar = progress_bar(self.progress, length, resource.file);
         let copied = (|| -> Result<u64, DatasetError> {
@@ -186,14 +187,18 @@ fn progress_bar(enabled: bool, length: Option<u64>, name: &str) -> Option<indica
 
 /// `dir/.name.<pid>.part`: in the same directory, so the final rename is
 /// atomic, and per process, so that two installs at once do not share one.
-/// The parts that killed processes left behind are removed first.
 fn temp_name(final_path: &Path) -> PathBuf {
-    let name = final_path
-        .file_name()
+    final_path.with_file_name(format!(
+        ".{}.{}.part",
+        file_name(final_path),
+        std::process::id()
+    ))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    remove_stale_parts(final_path, &name);
-    final_path.with_file_name(format!(".{name}.{}.part", std::process::id()))
+        .unwrap_or_default()
 }
 
 /// Parts untouched for this long are no download's any more: a live one
@@ -205,13 +210,13 @@ const STALE_PART_AGE: Duration = Duration::from_secs(3600);
 /// processes live, of a pid that is gone. The age matters because the
 /// directory may be shared with processes `/proc` does not show (another
 /// host, another PID namespace), whose live parts must stay.
-fn remove_stale_parts(final_path: &Path, name: &str) {
+fn remove_stale_parts(final_path: &Path) {
     let Some(Ok(entries)) = final_path.parent().map(fs::read_dir) else {
         return;
     };
     let proc_dir = Path::new("/proc");
     let has_proc = proc_dir.join("self").exists();
-    let prefix = format!(".{name}.");
+    let prefix = format!(".{}.", file_name(final_path));
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(pid) = file_name
@@ -244,6 +249,7 @@ pub(crate) fn install(
     dir: &Path,
 ) -> Result<(), DatasetError> {
     let final_path = dir.join(resource.file);
+    remove_stale_parts(&final_path);
     let temp = temp_name(&final_path);
     let result = decompress_hashing(src, origin, &temp, resource.size).and_then(|(md5, sha256)| {
         if md5 == resource.md5 || Some(sha256.as_str()) == resource.sha256 {
@@ -444,7 +450,7 @@ mod tests {
                 .set_modified(two_hours_ago)
                 .unwrap();
         }
-        remove_stale_parts(&final_path, "train-labels-idx1-ubyte");
+        remove_stale_parts(&final_path);
         assert!(!dead_old.exists());
         assert!(dead_recent.exists() && other.exists());
         // Without /proc the pid cannot be checked and the age alone decides.

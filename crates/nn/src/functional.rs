@@ -202,12 +202,7 @@ fn fused(
 /// If the shapes differ: PyTorch broadcasts them with a warning that the
 /// result is likely wrong; we refuse instead.
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
-    assert!(
-        input.shape() == target.shape(),
-        "mse_loss: input of shape {:?} and target of shape {:?} differ",
-        input.shape(),
-        target.shape()
-    );
+    check_same_shape("mse_loss", input, target);
     let diff = input.sub(target);
     let squared = diff.mul(&diff);
     reduce(squared, reduction, input.numel() as f32)

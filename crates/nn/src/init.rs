@@ -87,7 +87,8 @@ pub fn normal_(tensor: &Tensor, mean: f64, std: f64) -> &Tensor {
 
 /// Every element `value` (`nn.init.constant_`).
 pub fn constant_(tensor: &Tensor, value: f64) -> &Tensor {
-    write(tensor, || value as f32)
+    autograd::no_grad(|| tensor.fill_(value as f32));
+    tensor
 }
 
 /// Every element 1 (`nn.init.ones_`).
@@ -111,17 +112,9 @@ pub fn eye_(tensor: &Tensor) -> &Tensor {
         "eye_: only tensors with 2 dimensions are supported, got shape {:?}",
         tensor.shape()
     );
-    let cols = tensor.shape()[1];
-    let mut i = 0;
-    write(tensor, || {
-        let (row, col) = (i / cols, i % cols);
-        i += 1;
-        if row == col {
-            1.0
-        } else {
-            0.0
-        }
-    })
+    let eye = Tensor::eye(tensor.shape()[0], tensor.shape()[1]);
+    autograd::no_grad(|| tensor.copy_(&eye));
+    tensor
 }
 
 /// Glorot uniform (`nn.init.xavier_uniform_`): `U(-bound, bound)` with

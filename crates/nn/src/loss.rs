@@ -163,7 +163,7 @@ impl MSELoss {
 /// let loss = loss_fn.forward(&logits, &labels);
 /// loss.backward().unwrap();
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BCEWithLogitsLoss {
     weight: Option<Tensor>,
     pos_weight: Option<Tensor>,
@@ -173,11 +173,7 @@ pub struct BCEWithLogitsLoss {
 impl BCEWithLogitsLoss {
     /// PyTorch's defaults: no weight, no pos_weight, mean.
     pub fn new() -> BCEWithLogitsLoss {
-        BCEWithLogitsLoss {
-            weight: None,
-            pos_weight: None,
-            reduction: Reduction::Mean,
-        }
+        BCEWithLogitsLoss::default()
     }
 
     /// Per-element weights, broadcast to the input's shape.
@@ -193,11 +189,13 @@ impl BCEWithLogitsLoss {
         self
     }
 
+    /// How the per-element losses are combined (mean by default).
     pub fn reduction(mut self, reduction: Reduction) -> BCEWithLogitsLoss {
         self.reduction = reduction;
         self
     }
 
+    /// The loss of logits `input` against probabilities `target` (same shape).
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         functional::binary_cross_entropy_with_logits(
             input,
@@ -209,16 +207,10 @@ impl BCEWithLogitsLoss {
     }
 }
 
-impl Default for BCEWithLogitsLoss {
-    fn default() -> BCEWithLogitsLoss {
-        BCEWithLogitsLoss::new()
-    }
-}
-
 /// `nn.BCELoss`: binary cross entropy of probabilities in `[0, 1]`, each log
 /// clamped at -100; see [`functional::binary_cross_entropy`]. On logits,
 /// [`BCEWithLogitsLoss`] is the stable choice.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BCELoss {
     weight: Option<Tensor>,
     reduction: Reduction,
@@ -227,10 +219,7 @@ pub struct BCELoss {
 impl BCELoss {
     /// PyTorch's defaults: no weight, mean.
     pub fn new() -> BCELoss {
-        BCELoss {
-            weight: None,
-            reduction: Reduction::Mean,
-        }
+        BCELoss::default()
     }
 
     /// Per-element weights, broadcast to the input's shape.
@@ -239,18 +228,14 @@ impl BCELoss {
         self
     }
 
+    /// How the per-element losses are combined (mean by default).
     pub fn reduction(mut self, reduction: Reduction) -> BCELoss {
         self.reduction = reduction;
         self
     }
 
+    /// The loss of probabilities `input` against probabilities `target` (same shape).
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         functional::binary_cross_entropy(input, target, self.weight.as_ref(), self.reduction)
-    }
-}
-
-impl Default for BCELoss {
-    fn default() -> BCELoss {
-        BCELoss::new()
     }
 }

@@ -191,8 +191,12 @@ fn constant_fills_and_eye() {
     let base = Tensor::zeros(&[5, 3]);
     init::eye_(&base.t());
     assert_eq!(base.to_vec(), Tensor::eye(5, 3).to_vec());
-    // Zero-element tensors are left alone, as PyTorch does.
-    init::kaiming_uniform_(&Tensor::zeros(&[0, 3]), FanMode::FanIn, Nonlinearity::Relu);
+    // Zero-element tensors are left alone, as PyTorch does (before it would
+    // compute the fans, which a 1-D tensor has not).
+    let empty = Tensor::zeros(&[0]);
+    init::kaiming_uniform_(&empty, FanMode::FanIn, Nonlinearity::Relu);
+    init::kaiming_normal_(&empty, FanMode::FanOut, Nonlinearity::Tanh);
+    assert_eq!(empty.shape(), [0]);
 }
 
 /// As in PyTorch: a parameter that requires grad is filled in place (no

@@ -68,11 +68,7 @@ impl Tensor {
             src.shape(),
             self.shape()
         );
-        let values = if src.shape() == self.shape() {
-            src.to_vec()
-        } else {
-            crate::no_grad(|| src.broadcast_to(self.shape())).to_vec()
-        };
+        let values = crate::no_grad(|| src.broadcast_to(self.shape())).to_vec();
         self.write_in_place("copy_", |i, v| *v = values[i]);
         self
     }

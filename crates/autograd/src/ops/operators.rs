@@ -1,13 +1,14 @@
 //! `+ - * /` and unary `-` on tensors, as in PyTorch (`a * b`, `x + 1.0`):
 //! shorthand for `add`, `sub`, `mul`, `div` (broadcasting), their `_scalar`
-//! forms and `neg`, recorded on the tape like them. Operands may be tensors or
-//! references to them; a scalar goes on the right.
+//! forms and `neg`, recorded on the tape like them. Operands may be tensors,
+//! references to them, or an `f32` on either side.
 //!
 //! ```
 //! use autograd::Tensor;
 //! let a = Tensor::from_vec(vec![1.0, 2.0], &[2]);
 //! let b = Tensor::from_vec(vec![3.0, 4.0], &[2]);
 //! assert_eq!((&a * &b + 1.0).to_vec(), vec![4.0, 9.0]);
+//! assert_eq!((1.0 - 2.0 * &a).to_vec(), vec![-1.0, -3.0]);
 //! assert_eq!((-(a / 2.0)).to_vec(), vec![-0.5, -1.0]);
 //! ```
 

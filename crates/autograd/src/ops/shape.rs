@@ -258,12 +258,12 @@ impl Tensor {
             });
             at += run;
         }
-        let needs_grad: Vec<bool> = tensors.iter().map(|t| t.requires_grad()).collect();
         Tensor::from_op(out, &shape, "cat", tensors, move |g| {
+            // Each input's slice of g: views, free for the inputs that need no grad.
             let mut start = 0;
             let mut grads = Vec::with_capacity(sizes.len());
-            for (&size, &needed) in sizes.iter().zip(&needs_grad) {
-                grads.push(needed.then(|| g.narrow(d as isize, start, size)));
+            for &size in &sizes {
+                grads.push(Some(g.narrow(d as isize, start, size)));
                 start += size;
             }
             grads
