@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::buffer::Buffer;
 use crate::layout::Layout;
@@ -405,12 +405,7 @@ impl Tensor {
             "in-place update of a non-contiguous view of shape {:?}",
             layout.shape
         );
-        let mut storage = self
-            .0
-            .storage
-            .write()
-            .expect("tensor storage lock poisoned");
-        storage.version += 1;
+        let mut storage = self.write_storage();
         f(&mut storage[layout.offset..layout.offset + layout.numel()])
     }
 
@@ -438,12 +433,7 @@ impl Tensor {
              mode enabled (make the view with grad mode on, or write under no_grad)"
         );
         let layout = &self.0.layout;
-        let mut storage = self
-            .0
-            .storage
-            .write()
-            .expect("tensor storage lock poisoned");
-        storage.version += 1;
+        let mut storage = self.write_storage();
         if layout.is_contiguous() {
             let values = &mut storage[layout.offset..layout.offset + layout.numel()];
             values.iter_mut().enumerate().for_each(|(i, v)| f(i, v));
@@ -476,6 +466,18 @@ impl Tensor {
 
     pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Buffer> {
         self.0.storage.read().expect("tensor storage lock poisoned")
+    }
+
+    /// The storage, to be changed in place: counts as one change for the
+    /// version counter.
+    fn write_storage(&self) -> RwLockWriteGuard<'_, Buffer> {
+        let mut storage = self
+            .0
+            .storage
+            .write()
+            .expect("tensor storage lock poisoned");
+        storage.version += 1;
+        storage
     }
 
     /// A contiguous tensor with the same values (itself if already contiguous).
