@@ -262,35 +262,9 @@ impl Tensor {
         inputs: &[&Tensor],
         backward: impl Fn(&Tensor) -> Vec<Option<Tensor>> + Send + 'static,
     ) -> Tensor {
-        // An output on an input's storage is a view of it (transpose, narrow, ...).
-        let bases = || {
-            inputs
-                .iter()
-                .filter(|t| Arc::ptr_eq(&t.0.storage, &self.0.storage))
-        };
         if !tape::is_recording(inputs) {
-            let made_in_no_grad = bases().any(|t| {
-                t.0.view == ViewKind::MadeInNoGrad
-                    || (!tape::is_grad_enabled() && t.requires_grad())
-            });
-            if made_in_no_grad {
-                let layout = self.0.layout.clone();
-                return Tensor::from_parts(
-                    self.0.storage.clone(),
-                    layout,
-                    None,
-                    ViewKind::MadeInNoGrad,
-                );
-            }
             return self;
         }
-        let view = if bases()
-            .any(|t| t.0.view == ViewKind::OfGradLeaf || (t.is_leaf() && t.requires_grad()))
-        {
-            ViewKind::OfGradLeaf
-        } else {
-            ViewKind::Free
-        };
         let backward: BackwardFn = Box::new(backward);
         let inputs = inputs.iter().map(|t| (*t).clone()).collect();
         let node = Node::new(op, inputs, self.version(), backward);
@@ -300,13 +274,25 @@ impl Tensor {
             self.0.storage.clone(),
             self.0.layout.clone(),
             Some(node),
-            view,
+            self.0.view,
         )
     }
 
-    /// A view of the same storage with another layout (no node attached).
+    /// A view of the same storage with another layout (no node attached;
+    /// the view op records itself with `with_node`), of the kind in-place
+    /// ops check: PyTorch refuses to write through a view, while grad mode is
+    /// on, of a leaf that requires grad, or one made under `no_grad` of a
+    /// tensor that requires grad (through any chain of views).
     pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), layout, None, ViewKind::Free)
+        let grad_mode = tape::is_grad_enabled();
+        let view = match self.0.view {
+            ViewKind::MadeInNoGrad => ViewKind::MadeInNoGrad,
+            _ if !grad_mode && self.requires_grad() => ViewKind::MadeInNoGrad,
+            ViewKind::OfGradLeaf if grad_mode => ViewKind::OfGradLeaf,
+            _ if grad_mode && self.is_leaf() && self.requires_grad() => ViewKind::OfGradLeaf,
+            _ => ViewKind::Free,
+        };
+        Tensor::from_parts(self.0.storage.clone(), layout, None, view)
     }
 
     // ---------------------------------------------------------------- metadata
@@ -544,9 +530,15 @@ impl Tensor {
         }
     }
 
-    /// The same values, cut from the graph; shares storage.
+    /// The same values, cut from the graph; shares storage, and may be
+    /// written in place (as in PyTorch, the version counter still sees it).
     pub fn detach(&self) -> Tensor {
-        self.view_with(self.0.layout.clone())
+        Tensor::from_parts(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            None,
+            ViewKind::Free,
+        )
     }
 
     /// Name of the op that produced this tensor, if recorded (`grad_fn` in PyTorch).
