@@ -85,13 +85,11 @@ impl Tensor {
         });
         let x = self.clone();
         Tensor::from_op(vec![best], &[], op, &[self], move |g| {
+            // The gradient is shared evenly by every element equal to the result.
             let hit = |v: f32| if best.is_nan() { v.is_nan() } else { v == best };
-            let (g, count) = (
-                g.item(),
-                x.with_data(|x| x.iter().filter(|&&v| hit(v)).count()),
-            );
-            let share = g / count as f32;
+            let g = g.item();
             let grad = x.with_data(|x| {
+                let share = g / x.iter().filter(|&&v| hit(v)).count() as f32;
                 x.iter()
                     .map(|&v| if hit(v) { share } else { 0.0 })
                     .collect()
