@@ -45,21 +45,27 @@ pub enum CheckpointError {
         dtype: String,
         value: f64,
     },
-    /// `load_state_dict(strict)`: keys of the module not in the state dict.
-    MissingKeys {
-        keys: Vec<String>,
-        /// The state dict's keys the module does not have, if any (PyTorch
-        /// reports both).
+    /// `load_state_dict`: what does not fit the module, all of it at once,
+    /// as PyTorch reports it. Missing and unexpected keys are errors of a
+    /// strict load only; a shape that differs always is.
+    IncompatibleStateDict {
+        /// The module's keys that the state dict lacks.
+        missing: Vec<String>,
+        /// The state dict's keys that the module lacks.
         unexpected: Vec<String>,
+        /// Keys of both whose shapes differ.
+        mismatched: Vec<ShapeMismatch>,
     },
-    /// `load_state_dict(strict)`: keys of the state dict not in the module.
-    UnexpectedKeys { keys: Vec<String> },
-    /// `load_state_dict`: a tensor whose shape differs from the module's.
-    ShapeMismatch {
-        key: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+}
+
+/// A tensor of a state dict whose shape differs from the module's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    pub key: String,
+    /// The module's shape.
+    pub expected: Vec<usize>,
+    /// The state dict's shape.
+    pub found: Vec<usize>,
 }
 
 impl fmt::Display for CheckpointError {
@@ -105,27 +111,35 @@ impl fmt::Display for CheckpointError {
                 path.display(),
                 f32::MAX
             ),
-            MissingKeys { keys, unexpected } if unexpected.is_empty() => {
-                write!(f, "missing key(s) in state_dict: {}", quoted(keys))
+            IncompatibleStateDict {
+                missing,
+                unexpected,
+                mismatched,
+            } => {
+                // PyTorch's order: missing keys, unexpected keys, then each size mismatch.
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("missing key(s) in state_dict: {}", quoted(missing)));
+                }
+                if !unexpected.is_empty() {
+                    parts.push(format!(
+                        "unexpected key(s) in state_dict: {}",
+                        quoted(unexpected)
+                    ));
+                }
+                for ShapeMismatch {
+                    key,
+                    expected,
+                    found,
+                } in mismatched
+                {
+                    parts.push(format!(
+                        "size mismatch for {key}: copying a tensor of shape {found:?} from the \
+                         checkpoint, the shape in the current model is {expected:?}"
+                    ));
+                }
+                write!(f, "{}", parts.join("; "))
             }
-            MissingKeys { keys, unexpected } => write!(
-                f,
-                "missing key(s) in state_dict: {}; unexpected key(s) in state_dict: {}",
-                quoted(keys),
-                quoted(unexpected)
-            ),
-            UnexpectedKeys { keys } => {
-                write!(f, "unexpected key(s) in state_dict: {}", quoted(keys))
-            }
-            ShapeMismatch {
-                key,
-                expected,
-                found,
-            } => write!(
-                f,
-                "size mismatch for {key}: copying a tensor of shape {found:?} from the checkpoint, \
-                 the shape in the current model is {expected:?}"
-            ),
         }
     }
 }

@@ -14,7 +14,7 @@
 //!   with [`Reduction`].
 //! - [`init`]: `torch.nn.init`'s fills (`kaiming_uniform_`, `xavier_normal_`, ...).
 //! - Checkpoints: [`StateDict`], [`save_safetensors`], [`load_safetensors`]
-//!   (and `_with_metadata`), [`CheckpointError`], [`IncompatibleKeys`].
+//!   (and `_with_metadata`), [`CheckpointError`] ([`ShapeMismatch`]), [`IncompatibleKeys`].
 //! - [`models::NeuralNetwork`]: the tutorial's model.
 //!
 //! ```
@@ -41,7 +41,7 @@ mod sequential;
 pub use batchnorm::{BatchNorm1d, BatchNorm1dConfig};
 pub use checkpoint::{
     load_safetensors, load_safetensors_with_metadata, save_safetensors,
-    save_safetensors_with_metadata, CheckpointError,
+    save_safetensors_with_metadata, CheckpointError, ShapeMismatch,
 };
 pub use functional::Reduction;
 pub use layers::{Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Softmax};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use autograd::Tensor;
 
-use crate::checkpoint::CheckpointError;
+use crate::checkpoint::{CheckpointError, ShapeMismatch};
 
 /// A layer or a model: `forward`, its parameters and buffers under
 /// PyTorch-style dotted names, and train/eval mode.
@@ -182,7 +182,8 @@ pub trait Module: Send + Sync {
     /// Everything is checked before anything is copied, so on error the
     /// module is unchanged. Errors: keys of the module missing from
     /// `state_dict` and keys of `state_dict` the module does not have (only
-    /// when `strict`), and a shape that differs (always). When not strict,
+    /// when `strict`), and a shape that differs (always), all in one error as
+    /// PyTorch reports them ([`CheckpointError::IncompatibleStateDict`]). When not strict,
     /// the keys that were skipped are returned. A missing
     /// `num_batches_tracked` is not an error: BatchNorm keeps its count, as
     /// PyTorch does for state dicts without one.
@@ -203,25 +204,30 @@ pub trait Module: Send + Sync {
             .filter(|k| own.get(k).is_none())
             .map(String::from)
             .collect();
-        if strict && !missing.is_empty() {
-            return Err(CheckpointError::MissingKeys {
-                keys: missing,
+        let mismatched: Vec<ShapeMismatch> = own
+            .iter()
+            .filter_map(|(key, dst)| {
+                let src = state_dict.get(key)?;
+                (src.shape() != dst.shape()).then(|| ShapeMismatch {
+                    key: key.to_string(),
+                    expected: dst.shape().to_vec(),
+                    found: src.shape().to_vec(),
+                })
+            })
+            .collect();
+        let key_errors = strict && !(missing.is_empty() && unexpected.is_empty());
+        if key_errors || !mismatched.is_empty() {
+            // Everything at once, as PyTorch reports it; nothing was copied.
+            let (missing, unexpected) = if strict {
+                (missing, unexpected)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            return Err(CheckpointError::IncompatibleStateDict {
+                missing,
                 unexpected,
+                mismatched,
             });
-        }
-        if strict && !unexpected.is_empty() {
-            return Err(CheckpointError::UnexpectedKeys { keys: unexpected });
-        }
-        for (key, dst) in own.iter() {
-            if let Some(src) = state_dict.get(key) {
-                if src.shape() != dst.shape() {
-                    return Err(CheckpointError::ShapeMismatch {
-                        key: key.to_string(),
-                        expected: dst.shape().to_vec(),
-                        found: src.shape().to_vec(),
-                    });
-                }
-            }
         }
         for (key, dst) in own.iter() {
             if let Some(src) = state_dict.get(key) {

@@ -213,7 +213,7 @@ fn missing_key_and_wrong_shape_are_their_own_errors() {
         .load_state_dict(&load_safetensors(&path).unwrap(), true)
         .unwrap_err();
     assert!(
-        matches!(&err, CheckpointError::MissingKeys { keys, .. } if keys == &["linear_relu_stack.4.bias"])
+        matches!(&err, CheckpointError::IncompatibleStateDict { missing, .. } if missing == &["linear_relu_stack.4.bias"])
     );
     assert_eq!(
         err.to_string(),
@@ -228,7 +228,7 @@ fn missing_key_and_wrong_shape_are_their_own_errors() {
         .load_state_dict(&load_safetensors(&path).unwrap(), true)
         .unwrap_err();
     assert!(
-        matches!(&err, CheckpointError::ShapeMismatch { key, .. } if key == "linear_relu_stack.4.weight")
+        matches!(&err, CheckpointError::IncompatibleStateDict { mismatched, .. } if mismatched[0].key == "linear_relu_stack.4.weight")
     );
     assert_eq!(
         err.to_string(),
@@ -240,7 +240,7 @@ fn missing_key_and_wrong_shape_are_their_own_errors() {
     extra.insert("linear_relu_stack.6.weight", Tensor::zeros(&[1]));
     assert!(matches!(
         model.load_state_dict(&extra, true),
-        Err(CheckpointError::UnexpectedKeys { .. })
+        Err(CheckpointError::IncompatibleStateDict { .. })
     ));
 }
 

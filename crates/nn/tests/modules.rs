@@ -5,7 +5,7 @@ use autograd::{Generator, Tensor};
 use nn::models::NeuralNetwork;
 use nn::{
     sequential, BatchNorm1d, BatchNorm1dConfig, CheckpointError, Dropout, Flatten, Identity,
-    Linear, LogSoftmax, Module, ReLU, Sequential, Softmax, StateDict,
+    Linear, LogSoftmax, Module, ReLU, Sequential, ShapeMismatch, Softmax, StateDict,
 };
 
 fn names(named: Vec<(String, Tensor)>) -> Vec<String> {
@@ -423,7 +423,9 @@ fn load_state_dict_reports_each_problem() {
         .into_iter()
         .collect();
     match model.load_state_dict(&only_weight, true) {
-        Err(CheckpointError::MissingKeys { keys, .. }) => assert_eq!(keys, ["0.bias"]),
+        Err(CheckpointError::IncompatibleStateDict { missing, .. }) => {
+            assert_eq!(missing, ["0.bias"])
+        }
         other => panic!("expected missing keys, got {other:?}"),
     }
     // Both kinds at once: both named, as PyTorch does.
@@ -438,7 +440,10 @@ fn load_state_dict_reports_each_problem() {
     extra.insert("0.bias", bias.clone());
     extra.insert("1.weight", weight.clone());
     let err = model.load_state_dict(&extra, true).unwrap_err();
-    assert!(matches!(&err, CheckpointError::UnexpectedKeys { keys } if keys == &["1.weight"]));
+    assert!(
+        matches!(&err, CheckpointError::IncompatibleStateDict { missing, unexpected, mismatched }
+        if missing.is_empty() && unexpected == &["1.weight"] && mismatched.is_empty())
+    );
     assert_eq!(
         err.to_string(),
         "unexpected key(s) in state_dict: \"1.weight\""
@@ -448,12 +453,29 @@ fn load_state_dict_reports_each_problem() {
     wrong.insert("0.weight", Tensor::zeros(&[3, 2]));
     let err = model.load_state_dict(&wrong, false).unwrap_err();
     assert!(
-        matches!(&err, CheckpointError::ShapeMismatch { key, expected, found }
-        if key == "0.weight" && expected == &[2, 3] && found == &[3, 2])
+        matches!(&err, CheckpointError::IncompatibleStateDict { missing, unexpected, mismatched }
+        if missing.is_empty() && unexpected.is_empty() && mismatched == &[ShapeMismatch {
+            key: "0.weight".to_string(), expected: vec![2, 3], found: vec![3, 2] }])
     );
     assert!(
         err.to_string().contains("size mismatch for 0.weight"),
         "{err}"
+    );
+    // Strict, all three kinds at once: each reported, in PyTorch's order
+    // (torch 2.15: "Missing key(s) in state_dict: "0.bias". Unexpected key(s)
+    // in state_dict: "1.weight". size mismatch for 0.weight: copying a param
+    // with shape torch.Size([3, 2]) from checkpoint, the shape in current
+    // model is torch.Size([2, 3]).").
+    let mut all_three: StateDict = [("0.weight".to_string(), Tensor::zeros(&[3, 2]))]
+        .into_iter()
+        .collect();
+    all_three.insert("1.weight", weight.clone());
+    let err = model.load_state_dict(&all_three, true).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "missing key(s) in state_dict: \"0.bias\"; unexpected key(s) in state_dict: \"1.weight\"; \
+         size mismatch for 0.weight: copying a tensor of shape [3, 2] from the checkpoint, the shape \
+         in the current model is [2, 3]"
     );
     // Nothing was copied by the failed loads.
     assert_eq!(model.state_dict().get("0.weight").unwrap().to_vec(), before);
