@@ -156,6 +156,12 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     Some(out)
 }
 
+/// Whether `from` broadcasts to `to` itself (PyTorch's `expand` rule): the
+/// dims line up from the right, each either equal or 1.
+pub(crate) fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    broadcast_shape(from, to).as_deref() == Some(to)
+}
+
 /// Strides that read a contiguous tensor of `shape` as if it had `target` shape
 /// (stride 0 along broadcast dims).
 pub(crate) fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize> {

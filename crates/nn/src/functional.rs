@@ -419,14 +419,8 @@ fn check_probabilities(op: &str, what: &str, values: &[f32]) {
 /// shape, as PyTorch's in-place multiply requires: it cannot add dims or
 /// grow one.
 fn broadcast_constant(op: &str, name: &str, t: &Tensor, shape: &[usize]) -> Vec<f32> {
-    let fits = t.dims() <= shape.len()
-        && t.shape()
-            .iter()
-            .rev()
-            .zip(shape.iter().rev())
-            .all(|(&d, &s)| d == 1 || d == s);
     assert!(
-        fits,
+        t.broadcasts_to(shape),
         "{op}: {name} of shape {:?} does not broadcast to the input's shape {shape:?}",
         t.shape()
     );

@@ -2,7 +2,7 @@
 //! with its backward rule beside its forward.
 
 use crate::buffer::take;
-use crate::layout::{broadcast_shape, broadcast_strides};
+use crate::layout::{broadcast_shape, broadcast_strides, broadcasts_to};
 use crate::parallel::{for_each_chunk_mut, splits};
 use crate::Tensor;
 
@@ -190,6 +190,18 @@ fn broadcast_zip(
 }
 
 impl Tensor {
+    /// Whether this tensor broadcasts to `shape` (PyTorch's `expand` rule):
+    /// its dims, lined up from the right, are each equal to `shape`'s or 1.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// assert!(Tensor::ones(&[3, 1]).broadcasts_to(&[2, 3, 4]));
+    /// assert!(!Tensor::ones(&[2]).broadcasts_to(&[3]));
+    /// ```
+    pub fn broadcasts_to(&self, shape: &[usize]) -> bool {
+        broadcasts_to(self.shape(), shape)
+    }
+
     /// Sum `self` (of a broadcast shape) down to `shape`: the backward of broadcasting.
     pub fn sum_to(&self, shape: &[usize]) -> Tensor {
         if self.shape() == shape {
@@ -197,7 +209,7 @@ impl Tensor {
         }
         let from = self.shape().to_vec();
         assert!(
-            broadcast_shape(shape, &from).as_deref() == Some(&from[..]),
+            broadcasts_to(shape, &from),
             "sum_to: shape {:?} does not broadcast to {:?}",
             shape,
             from
@@ -217,13 +229,13 @@ impl Tensor {
             return self.clone();
         }
         let src_shape = self.shape().to_vec();
-        let (data, out_shape) =
-            broadcast_zip("broadcast_to", self, &Tensor::zeros(shape), |x, _| x);
-        assert_eq!(
-            out_shape, shape,
+        assert!(
+            self.broadcasts_to(shape),
             "broadcast_to: {:?} cannot be expanded to {:?}",
-            src_shape, shape
+            src_shape,
+            shape
         );
+        let (data, _) = broadcast_zip("broadcast_to", self, &Tensor::zeros(shape), |x, _| x);
         Tensor::from_op(data, shape, "broadcast_to", &[self], move |g| {
             vec![Some(g.sum_to(&src_shape))]
         })

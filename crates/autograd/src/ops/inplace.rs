@@ -6,7 +6,6 @@
 //! ([`BackwardError`](crate::BackwardError)`::ModifiedInPlace` or
 //! `OutputModifiedInPlace`), never a gradient of values that are gone.
 
-use crate::layout::broadcast_shape;
 use crate::{tape, Tensor};
 
 impl Tensor {
@@ -63,7 +62,7 @@ impl Tensor {
              copy src.detach() (or run under no_grad)"
         );
         assert!(
-            broadcast_shape(src.shape(), self.shape()).as_deref() == Some(self.shape()),
+            src.broadcasts_to(self.shape()),
             "copy_: a source of shape {:?} does not broadcast to the shape {:?}",
             src.shape(),
             self.shape()
