@@ -108,3 +108,9 @@ fn main() {
     let t = Tensor::from_vec(n, &[5]);
     println!("t: {t}");
 }
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main();
+}

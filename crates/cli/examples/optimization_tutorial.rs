@@ -58,7 +58,10 @@ fn test_loop(dataloader: &DataLoader, model: &impl Module, loss_fn: &CrossEntrop
 
 /// The tutorial on the first `limit` images of each split (all of them when `None`).
 fn tutorial(limit: Option<usize>, epochs: usize) -> Result<f64> {
-    let first = |d: Mnist| Subset::new(d.clone(), (0..limit.unwrap_or(d.len()).min(d.len())).collect());
+    let first = |d: Mnist| {
+        let n = limit.map_or(d.len(), |l| l.min(d.len()));
+        Subset::new(d, (0..n).collect())
+    };
     let training_data = first(Mnist::fashion_mnist("data", true, true)?);
     let test_data = first(Mnist::fashion_mnist("data", false, true)?);
 

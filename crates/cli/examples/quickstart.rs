@@ -1,8 +1,10 @@
 //! PyTorch's "Quickstart" tutorial, line for line in ferrograd: FashionMNIST,
 //! the tutorial's model, 5 epochs of SGD, save, load, predict one test image.
 //! Run: `cargo run --release -p ferrograd --example quickstart`
+use std::path::Path;
+
 use autograd::no_grad;
-use datasets::{DataLoader, Dataset, Mnist};
+use datasets::{DataLoader, Dataset, Mnist, Subset};
 use nn::models::NeuralNetwork; // the tutorial's class: a Flatten and a Linear/ReLU stack
 use nn::{load_safetensors, save_safetensors, CrossEntropyLoss, Module};
 use optim::{Optimizer, SgdConfig, SGD};
@@ -47,9 +49,15 @@ fn test(dataloader: &DataLoader, model: &impl Module, loss_fn: &CrossEntropyLoss
     println!("Test Error: \n Accuracy: {:>0.1}%, Avg loss: {test_loss:>8.6} \n", 100.0 * correct);
 }
 
-fn main() -> Result<()> {
+/// The tutorial on the first `limit` images of each split (all of them when `None`),
+/// saving the model to `path`.
+fn quickstart(limit: Option<usize>, epochs: usize, path: &Path) -> Result<()> {
+    let first = |d: Mnist| {
+        let n = limit.map_or(d.len(), |l| l.min(d.len()));
+        Subset::new(d, (0..n).collect())
+    };
     // Download training data from open datasets.
-    let training_data = Mnist::fashion_mnist("data", true, true)?;
+    let training_data = first(Mnist::fashion_mnist("data", true, true)?);
     // Download test data from open datasets.
     let test_data = Mnist::fashion_mnist("data", false, true)?;
 
@@ -57,7 +65,7 @@ fn main() -> Result<()> {
 
     // Create data loaders.
     let train_dataloader = DataLoader::new(training_data, batch_size);
-    let test_dataloader = DataLoader::new(test_data.clone(), batch_size);
+    let test_dataloader = DataLoader::new(first(test_data.clone()), batch_size);
 
     if let Some((x, y)) = test_dataloader.iter().next() {
         println!("Shape of X [N, C, H, W]: {:?}", x.shape());
@@ -71,7 +79,6 @@ fn main() -> Result<()> {
     let loss_fn = CrossEntropyLoss::new();
     let mut optimizer = SGD::new(model.parameters(), SgdConfig { lr: 1e-3, ..Default::default() })?;
 
-    let epochs = 5;
     for t in 0..epochs {
         println!("Epoch {}\n-------------------------------", t + 1);
         train(&train_dataloader, &model, &loss_fn, &mut optimizer)?;
@@ -79,11 +86,11 @@ fn main() -> Result<()> {
     }
     println!("Done!");
 
-    save_safetensors("model.safetensors", &model.state_dict())?;
-    println!("Saved PyTorch Model State to model.safetensors");
+    save_safetensors(path, &model.state_dict())?;
+    println!("Saved PyTorch Model State to {}", path.display());
 
     let model = NeuralNetwork::new();
-    model.load_state_dict(&load_safetensors("model.safetensors")?, true)?;
+    model.load_state_dict(&load_safetensors(path)?, true)?;
 
     let classes =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
@@ -96,4 +103,17 @@ fn main() -> Result<()> {
         println!("Predicted: \"{predicted}\", Actual: \"{actual}\"");
     });
     Ok(())
+}
+
+fn main() -> Result<()> {
+    quickstart(None, 5, Path::new("model.safetensors"))
+}
+
+/// CI runs the example on a slice of the data (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_quickstart_runs_on_a_slice_of_the_data() {
+    let path = std::env::temp_dir().join(format!("quickstart-{}.safetensors", std::process::id()));
+    let result = quickstart(Some(640), 1, &path);
+    let _ = std::fs::remove_file(&path);
+    result.expect("the quickstart runs");
 }

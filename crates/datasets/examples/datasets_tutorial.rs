@@ -40,7 +40,10 @@ impl CustomImageDataset {
         let (datasets::IdxData::U8(pixels), datasets::IdxData::U8(classes)) =
             (images.data, labels.data)
         else {
-            panic!("FashionMNIST's IDX files hold u8 values");
+            return Err(DatasetError::Invalid {
+                path: images_file.to_path_buf(),
+                message: "FashionMNIST's IDX files hold u8 values".into(),
+            });
         };
         Ok(CustomImageDataset {
             images: pixels,
@@ -137,4 +140,10 @@ fn main() -> Result<(), DatasetError> {
     imshow(&img);
     println!("Label: {label}");
     Ok(())
+}
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main().expect("the example runs");
 }

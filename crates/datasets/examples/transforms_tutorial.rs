@@ -41,3 +41,9 @@ fn main() -> Result<(), DatasetError> {
     println!("ToTensor of [[0, 51], [255, 102]]: {t}");
     Ok(())
 }
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main().expect("the example runs");
+}

@@ -88,3 +88,9 @@ fn main() {
         inp.grad().expect("inp requires grad")
     );
 }
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main();
+}

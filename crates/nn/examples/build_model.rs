@@ -126,3 +126,9 @@ fn main() {
         );
     }
 }
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main();
+}

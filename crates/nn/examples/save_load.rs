@@ -37,3 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::remove_file(&path)?;
     Ok(())
 }
+
+/// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
+#[test]
+fn the_example_runs() {
+    main().expect("the example runs");
+}
