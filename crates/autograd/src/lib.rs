@@ -2,6 +2,7 @@
 //!
 //! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`);
 //!   made by `from_vec`, `zeros`/`ones`/`rand`/`randn` (and `_like`), `full`, `eye`, `arange`;
+//!   `clone()` is a second handle, `copy()` a copy of the values (PyTorch's `clone()`);
 //!   `Display` prints it as `print(tensor)` does in PyTorch.
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
 //!   [`Tensor::backward`] walks the graph in reverse topological order and

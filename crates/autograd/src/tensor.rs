@@ -10,7 +10,9 @@ use crate::layout::Layout;
 use crate::rng::{self, Generator};
 use crate::tape::{self, BackwardFn, Node};
 
-/// An n-dimensional f32 tensor, row-major, cheap to clone (an `Arc`).
+/// An n-dimensional f32 tensor, row-major, cheap to clone (an `Arc`): `clone()`
+/// is a second handle to the same tensor; PyTorch's `clone()`, a copy of the
+/// values, is [`Tensor::copy`].
 ///
 /// Views (`transpose`, `permute`, `reshape` of a contiguous tensor, `narrow`,
 /// `select`, `detach`) share storage with their source instead of copying it;
@@ -466,22 +468,33 @@ impl Tensor {
         storage
     }
 
-    /// A contiguous tensor with the same values (itself if already contiguous).
+    /// A contiguous tensor with the same values (itself if already contiguous,
+    /// else [`Tensor::copy`]).
     pub fn contiguous(&self) -> Tensor {
         if self.is_contiguous() {
-            return self.clone();
+            self.clone()
+        } else {
+            self.copy()
         }
-        let src = self.clone();
-        Tensor::from_op(
-            self.to_vec(),
-            self.shape(),
-            "contiguous",
-            &[self],
-            move |g| {
-                let _ = &src;
-                vec![Some(g.clone())]
-            },
-        )
+    }
+
+    /// A contiguous copy with storage of its own: PyTorch's `clone()`. Rust's
+    /// `Clone` copies the handle, sharing storage (as `Arc::clone` does), so a
+    /// snapshot of weights about to be updated in place is `w.detach().copy()`.
+    /// Recorded: the gradient passes back unchanged.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0, 2.0], &[2]);
+    /// let (handle, snapshot) = (w.clone(), w.copy());
+    /// w.fill_(0.0);
+    /// assert_eq!(handle.to_vec(), vec![0.0, 0.0]);
+    /// assert_eq!(snapshot.to_vec(), vec![1.0, 2.0]);
+    /// ```
+    pub fn copy(&self) -> Tensor {
+        Tensor::from_op(self.to_vec(), self.shape(), "clone", &[self], |g| {
+            vec![Some(g.clone())]
+        })
     }
 
     // ---------------------------------------------------------------- autograd fields

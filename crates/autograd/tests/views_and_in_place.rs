@@ -479,3 +479,46 @@ fn cat_skips_one_d_empty_tensors_as_pytorch_does() {
     assert_eq!(x.grad().unwrap().to_vec(), vec![1.0; 6]);
     assert_eq!(Tensor::cat(&[&empty, &empty], 0).shape(), [0]);
 }
+
+/// `copy()` is PyTorch's `clone()`: its own contiguous storage, so writes to
+/// the source (or to a view it was taken from) leave it alone, while `Clone`
+/// is a second handle that sees them. Values checked by hand: the transpose
+/// of [[0, 1, 2], [3, 4, 5]] is [[0, 3], [1, 4], [2, 5]].
+#[test]
+fn copy_owns_its_storage_and_clone_shares_it() {
+    let base = arange(0.0, 6.0, &[2, 3]);
+    let copied = base.t().copy();
+    assert_tensor(
+        "copy of a transpose",
+        &copied,
+        &[3, 2],
+        &[2, 1],
+        true,
+        &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0],
+    );
+    let (handle, snapshot) = (base.detach().clone(), base.detach().copy());
+    base.fill_(7.0);
+    assert_eq!(handle.to_vec(), vec![7.0; 6], "a Clone shares storage");
+    assert_eq!(snapshot.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(copied.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    // And the other way: writing the copy leaves the source alone.
+    snapshot.fill_(-1.0);
+    assert_eq!(base.to_vec(), vec![7.0; 6]);
+}
+
+/// d/dx sum(copy(x) * x) = 2x: the copy passes its gradient back unchanged
+/// and is recorded as PyTorch's `clone` (not under `no_grad`).
+#[test]
+fn copy_is_differentiable_and_not_recorded_under_no_grad() {
+    let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3]).requires_grad_(true);
+    let y = x.copy();
+    assert!(y.requires_grad());
+    assert_eq!(y.grad_fn(), Some("clone"));
+    y.mul(&x).sum().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, -4.0, 6.0]);
+
+    let z = no_grad(|| x.copy());
+    assert!(!z.requires_grad());
+    assert_eq!(z.grad_fn(), None);
+    assert_eq!(z.to_vec(), vec![1.0, -2.0, 3.0]);
+}
