@@ -12,7 +12,8 @@
 //! - Losses: [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`],
 //!   [`BCEWithLogitsLoss`], [`BCELoss`], and as functions in [`functional`]
 //!   with [`Reduction`].
-//! - [`init`]: `torch.nn.init`'s fills (`kaiming_uniform_`, `xavier_normal_`, ...).
+//! - [`init`]: all of `torch.nn.init`'s fills (`kaiming_uniform_`, `xavier_normal_`,
+//!   `trunc_normal_`, `orthogonal_`, `sparse_`, `dirac_`, ...).
 //! - Checkpoints: [`StateDict`], [`save_safetensors`], [`load_safetensors`]
 //!   (and `_with_metadata`), [`CheckpointError`] ([`ShapeMismatch`]), [`IncompatibleKeys`].
 //! - [`models::NeuralNetwork`]: the tutorial's model.
