@@ -318,3 +318,124 @@ fn max_of_an_empty_tensor_panics() {
 fn min_of_an_empty_tensor_panics() {
     Tensor::zeros(&[2, 0]).min();
 }
+
+// ---------------------------------------------------------------- softmax of large logits, squeeze
+
+/// `got` within 2e-6 relative of `want`, element by element.
+#[track_caller]
+fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 2e-6 * w.abs(),
+            "{what}[{i}]: {g} vs PyTorch's {w}"
+        );
+    }
+}
+
+/// One row of logits and what PyTorch computes from it.
+struct LargeLogits {
+    row: &'static [f32],
+    log_softmax: &'static [f32],
+    /// The gradient of `log_softmax(x).sum()`.
+    log_softmax_grad: &'static [f32],
+    softmax: &'static [f32],
+    /// The gradient of `softmax(x)[0]`.
+    softmax_grad: &'static [f32],
+    /// `cross_entropy([row], [0])` and its gradient.
+    cross_entropy: f32,
+    cross_entropy_grad: &'static [f32],
+}
+
+/// The small log-probabilities of large logits, as tests/pytorch/softmax_large_logits.py
+/// prints them. Folding the max into the log-sum (`x - (max + log(sum))`) lost them
+/// to the max's ulp: `log_softmax([100, 90])[0]` was 0.8% off, and the cross
+/// entropy of `[1000, 985]` against class 0 was 0, with a zero gradient at the target.
+// The digits are those PyTorch printed (f32 values written as f64).
+#[allow(clippy::excessive_precision)]
+#[test]
+fn large_logits_keep_their_small_log_probabilities() {
+    let cases = [
+        LargeLogits {
+            row: &[100.0, 90.0],
+            log_softmax: &[-4.541770613286644e-05, -10.000045776367188],
+            log_softmax_grad: &[-0.9999091625213623, 0.9999092221260071],
+            softmax: &[0.9999545812606812, 4.539786823443137e-05],
+            softmax_grad: &[4.5416676584864035e-05, -4.539580550044775e-05],
+            cross_entropy: 4.541770613286644e-05,
+            cross_entropy_grad: &[-4.5418739318847656e-05, 4.5397850044537336e-05],
+        },
+        LargeLogits {
+            row: &[1000.0, 985.0],
+            log_softmax: &[-3.576278118089249e-07, -15.0],
+            log_softmax_grad: &[-0.9999992847442627, 0.9999994039535522],
+            softmax: &[0.9999996423721313, 3.0590220490012143e-07],
+            softmax_grad: &[3.5762775496550603e-07, -3.059020912132837e-07],
+            cross_entropy: 3.576278118089249e-07,
+            cross_entropy_grad: &[-3.5762786865234375e-07, 3.0590231858695915e-07],
+        },
+        LargeLogits {
+            row: &[-50.0, 30.0, 29.5],
+            log_softmax: &[-80.47407531738281, -0.4740769863128662, -0.9740769863128662],
+            log_softmax_grad: &[1.0, -0.8673780560493469, -0.13262203335762024],
+            softmax: &[1.123446583374746e-35, 0.622459352016449, 0.3775406777858734],
+            softmax_grad: &[
+                1.123446583374746e-35,
+                -6.99299824340737e-36,
+                -4.241467949072496e-36,
+            ],
+            cross_entropy: 80.47407531738281,
+            cross_entropy_grad: &[-1.0, 0.622459352016449, 0.3775406777858734],
+        },
+    ];
+    for case in cases {
+        let n = case.row.len();
+        let leaf =
+            |shape: &[usize]| Tensor::from_vec(case.row.to_vec(), shape).requires_grad_(true);
+
+        let x = leaf(&[n]);
+        let y = x.log_softmax(0);
+        assert_close("log_softmax", &y.to_vec(), case.log_softmax);
+        y.sum().backward().unwrap();
+        assert_close(
+            "log_softmax grad",
+            &x.grad().unwrap().to_vec(),
+            case.log_softmax_grad,
+        );
+
+        let x = leaf(&[n]);
+        let y = x.softmax(0);
+        assert_close("softmax", &y.to_vec(), case.softmax);
+        y.select(0, 0).backward().unwrap();
+        assert_close(
+            "softmax grad",
+            &x.grad().unwrap().to_vec(),
+            case.softmax_grad,
+        );
+
+        let x = leaf(&[1, n]);
+        let loss = x.log_softmax_nll(&[0], 1.0);
+        assert_close("cross entropy", &[loss.item()], &[case.cross_entropy]);
+        loss.backward().unwrap();
+        assert_close(
+            "cross entropy grad",
+            &x.grad().unwrap().to_vec(),
+            case.cross_entropy_grad,
+        );
+    }
+}
+
+/// `squeeze(dim)` of a dim whose size is not 1 leaves the tensor as it is, as
+/// PyTorch does (it was a panic), and the gradient passes through.
+#[test]
+fn squeeze_of_a_dim_that_is_not_1_is_a_no_op() {
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]).requires_grad_(true);
+    let y = x.squeeze(1);
+    assert_eq!(y.shape(), &[1, 3]);
+    y.mul(&Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]))
+        .sum()
+        .backward()
+        .unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
+    assert_eq!(Tensor::zeros(&[3]).squeeze(-1).shape(), &[3]);
+}

@@ -456,10 +456,20 @@ impl<R: Rule> Optimizer for Optim<R> {
             // As in PyTorch, the saved groups replace ours, `initial_lr` (set
             // by a scheduler) included or absent.
             group.initial_lr = get("initial_lr").ok();
+            // The lr's sign is checked when an optimizer is built, as in
+            // PyTorch, but not here: a scheduler may have left it a rounding
+            // below 0 (LinearLR annealed to 0 ends at -3e-18), and PyTorch
+            // loads that. A NaN is still refused.
+            let lr = group.config.get("lr");
+            if lr.is_nan() {
+                return Err(bad(format!("param_groups.{g}: the learning rate is NaN")));
+            }
+            group.config.set("lr", lr.abs());
             group
                 .config
                 .validate()
                 .map_err(|e| bad(format!("param_groups.{g}: {e}")))?;
+            group.config.set("lr", lr);
         }
         let params: Vec<&Tensor> = self.params().collect();
         let mut state = vec![

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use autograd::Tensor;
 use optim::{
-    Adam, AdamConfig, CosineAnnealingLR, LrScheduler, Optimizer, OptimizerState, ParamGroup,
-    RMSprop, RmspropConfig, SgdConfig, SGD,
+    Adam, AdamConfig, CosineAnnealingLR, LinearLR, LrScheduler, Optimizer, OptimizerState,
+    ParamGroup, RMSprop, RmspropConfig, SgdConfig, SGD,
 };
 
 const STEPS: usize = 12;
@@ -285,4 +285,34 @@ fn loading_a_state_that_does_not_fit_is_an_error_and_changes_nothing() {
     for (key, tensor) in &good.tensors {
         assert_eq!(after.tensors[key].to_vec(), tensor.to_vec(), "{key}");
     }
+}
+
+/// LinearLR annealed from lr 0.1 to 0 in 10 steps ends a rounding below 0:
+/// -2.96059473233375e-18 in PyTorch 2.15 too (lr 0.1, start_factor 1/3 to
+/// end_factor 0). PyTorch saves and loads that state; building an optimizer
+/// with a negative lr is still an error, and so is loading a NaN lr.
+#[test]
+fn a_state_whose_scheduler_left_the_lr_a_rounding_below_zero_loads() {
+    let params = fresh_params(None);
+    let config = || SgdConfig {
+        lr: 0.1,
+        ..Default::default()
+    };
+    let mut sgd = SGD::new(params.clone(), config()).unwrap();
+    let mut scheduler = LinearLR::new(&mut sgd, 1.0 / 3.0, 0.0, 10).unwrap();
+    for _ in 0..10 {
+        train_step(&mut sgd, &params);
+        scheduler.step(&mut sgd).unwrap();
+    }
+    assert_eq!(sgd.lr(), -2.96059473233375e-18);
+    let saved = through_file(&sgd.state_dict());
+
+    let mut fresh = SGD::new(params.clone(), config()).unwrap();
+    fresh.load_state_dict(&saved).unwrap();
+    assert_eq!(fresh.lr(), -2.96059473233375e-18);
+
+    let mut nan = saved.clone();
+    nan.scalars.insert("param_groups.0.lr".into(), f64::NAN);
+    let err = fresh.load_state_dict(&nan).unwrap_err().to_string();
+    assert!(err.contains("the learning rate is NaN"), "{err}");
 }

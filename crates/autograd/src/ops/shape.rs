@@ -79,18 +79,20 @@ impl Tensor {
         self.reshape(&shape)
     }
 
-    /// Remove the dim `dim`, which must have size 1.
+    /// Remove the dim `dim` if it has size 1; a dim of another size stays,
+    /// as in PyTorch (`squeeze(dim)` is a no-op there, not an error).
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// assert_eq!(Tensor::zeros(&[3, 1]).squeeze(-1).shape(), &[3]);
+    /// assert_eq!(Tensor::zeros(&[3, 1]).squeeze(0).shape(), &[3, 1]);
+    /// ```
     pub fn squeeze(&self, dim: isize) -> Tensor {
         let d = self.dim_index(dim);
-        if self.dims() == 0 {
-            // Dim 0 (or -1) of a 0-d tensor: nothing to remove, as in PyTorch.
-            return self.reshape(&[]);
+        if self.dims() == 0 || self.shape()[d] != 1 {
+            // Nothing to remove (dim 0 or -1 of a 0-d tensor, or a dim of size > 1).
+            return self.clone();
         }
-        assert!(
-            self.shape()[d] == 1,
-            "squeeze: dim {dim} of shape {:?} is not 1",
-            self.shape()
-        );
         let mut shape = self.shape().to_vec();
         shape.remove(d);
         self.reshape(&shape)
