@@ -114,6 +114,64 @@ impl Layout {
         self
     }
 
+    /// The same elements seen with `shape` (of the same numel) without
+    /// copying, if the strides allow it: PyTorch's rule for `view`, and its
+    /// strides. Each run of dims that are contiguous with one another may be
+    /// split or merged freely; a new dim may not span two such runs. `None`
+    /// when it would.
+    pub fn viewed(&self, shape: &[usize]) -> Option<Layout> {
+        let at = |strides| {
+            Some(Layout {
+                shape: shape.to_vec(),
+                strides,
+                offset: self.offset,
+            })
+        };
+        if self.numel() == 0 {
+            // No element to address: any strides do; PyTorch's are these.
+            return at(if self.shape == shape {
+                self.strides.clone()
+            } else {
+                contiguous_strides(shape)
+            });
+        }
+        // Walk the old dims from the last, a run at a time, giving the new
+        // dims that cover the same number of elements strides within the run.
+        let mut strides = vec![0; shape.len()];
+        let mut new_d = shape.len();
+        let mut base = self.strides.last().copied().unwrap_or(1);
+        let (mut old_numel, mut new_numel) = (1, 1);
+        for d in (0..self.shape.len()).rev() {
+            old_numel *= self.shape[d];
+            let run_ends =
+                d == 0 || (self.shape[d - 1] != 1 && self.strides[d - 1] != old_numel * base);
+            if !run_ends {
+                continue;
+            }
+            while new_d > 0 && (new_numel < old_numel || shape[new_d - 1] == 1) {
+                new_d -= 1;
+                strides[new_d] = new_numel * base;
+                new_numel *= shape[new_d];
+            }
+            if new_numel != old_numel {
+                return None;
+            }
+            if d > 0 {
+                base = self.strides[d - 1];
+                (old_numel, new_numel) = (1, 1);
+            }
+        }
+        // A 0-d tensor's one element: every new dim has size 1.
+        while new_d > 0 && shape[new_d - 1] == 1 {
+            new_d -= 1;
+            strides[new_d] = new_numel * base;
+        }
+        if new_d != 0 {
+            return None;
+        }
+        at(strides)
+    }
+
     pub fn permuted(&self, dims: &[usize]) -> Layout {
         Layout {
             shape: dims.iter().map(|&d| self.shape[d]).collect(),
@@ -123,10 +181,12 @@ impl Layout {
     }
 }
 
+/// Row-major strides; a dim of size 0 counts as 1, as in PyTorch (`[3, 0]`
+/// has strides `[1, 1]`).
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![1; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
+        strides[d] = strides[d + 1] * shape[d + 1].max(1);
     }
     strides
 }
@@ -188,6 +248,24 @@ mod tests {
         assert_eq!(broadcast_shape(&[2, 3], &[3]), Some(vec![2, 3]));
         assert_eq!(broadcast_shape(&[], &[5]), Some(vec![5]));
         assert_eq!(broadcast_shape(&[2, 3], &[2]), None);
+    }
+
+    /// The corners of PyTorch's view rule, as torch 2.15 gives them:
+    /// `torch.tensor(5.).view(1, 1).stride() == (1, 1)`,
+    /// `torch.zeros(0, 3).view(3, 0).stride() == (1, 1)`, and the empty
+    /// transpose viewed with its own shape keeps its strides `(1, 3)`.
+    #[test]
+    fn views_of_0_d_and_empty_layouts_have_pytorchs_strides() {
+        let strides = |l: &Layout, shape: &[usize]| l.viewed(shape).map(|v| v.strides);
+        let scalar = Layout::contiguous(&[]);
+        assert_eq!(strides(&scalar, &[1, 1]), Some(vec![1, 1]));
+        assert_eq!(strides(&scalar, &[]), Some(vec![]));
+        let empty = Layout::contiguous(&[0, 3]);
+        assert_eq!(empty.strides, vec![3, 1]);
+        assert_eq!(strides(&empty, &[3, 0]), Some(vec![1, 1]));
+        let empty_t = empty.permuted(&[1, 0]);
+        assert_eq!(strides(&empty_t, &[3, 0]), Some(vec![1, 3]));
+        assert_eq!(Layout::contiguous(&[3, 0]).strides, vec![1, 1]);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub(crate) struct Node {
     versions: Vec<u64>,
     /// The output's version then: some rules read it (exp, tanh, softmax).
     output_version: u64,
+    /// Which inputs required grad when the op ran: only those get a gradient,
+    /// as in PyTorch, even if a flag is turned on before the backward pass.
+    needs_grad: Vec<bool>,
 }
 
 impl Node {
@@ -39,6 +42,7 @@ impl Node {
             op,
             versions: inputs.iter().map(Tensor::version).collect(),
             output_version,
+            needs_grad: inputs.iter().map(Tensor::requires_grad).collect(),
             saved: Mutex::new(Some((inputs, backward))),
         }
     }
@@ -72,12 +76,16 @@ impl Node {
         Ok(())
     }
 
-    fn inputs(&self) -> Option<Vec<Tensor>> {
+    /// The inputs that required grad when the op ran (none if a pass took them).
+    fn inputs_needing_grad(&self) -> Option<Vec<Tensor>> {
         self.saved
             .lock()
             .expect("node lock poisoned")
             .as_ref()
-            .map(|(inputs, _)| inputs.clone())
+            .map(|(inputs, _)| {
+                let needed = inputs.iter().zip(&self.needs_grad).filter(|(_, &n)| n);
+                needed.map(|(input, _)| input.clone()).collect()
+            })
     }
 
     /// Run the backward rule on `g`: the op's inputs and their gradients.
@@ -292,11 +300,13 @@ impl Tensor {
                 "backward of '{}': one gradient per input",
                 node.op
             );
-            for (input, input_grad) in inputs.iter().zip(input_grads) {
+            for ((input, input_grad), &needed) in
+                inputs.iter().zip(input_grads).zip(&node.needs_grad)
+            {
                 let Some(input_grad) = input_grad else {
                     continue;
                 };
-                if !input.requires_grad() {
+                if !needed {
                     continue;
                 }
                 assert_eq!(
@@ -336,12 +346,12 @@ fn topological_order(root: &Tensor) -> Result<Vec<Tensor>, BackwardError> {
         }
         let inputs = match &t.0.node {
             Some(node) => node
-                .inputs()
+                .inputs_needing_grad()
                 .ok_or(BackwardError::GraphFreed { op: node.op })?,
             None => Vec::new(),
         };
         stack.push((t, true));
-        for input in inputs.into_iter().filter(|i| i.requires_grad()) {
+        for input in inputs {
             if !visited.contains(&key(&input)) {
                 stack.push((input, false));
             }

@@ -297,6 +297,15 @@ impl Tensor {
         Tensor::from_parts(self.0.storage.clone(), layout, None, view)
     }
 
+    /// A new view of the same elements, the gradient passed through (`op`
+    /// names it): what PyTorch returns from a view op that changes nothing
+    /// (`squeeze` of a dim that is not 1, `t()` of a 1-D tensor), a tensor of
+    /// its own and not a leaf, rather than the input itself.
+    pub(crate) fn alias(&self, op: &'static str) -> Tensor {
+        self.view_with(self.0.layout.clone())
+            .with_node(op, &[self], |g| vec![Some(g.clone())])
+    }
+
     // ---------------------------------------------------------------- metadata
 
     pub fn shape(&self) -> &[usize] {
@@ -539,7 +548,8 @@ impl Tensor {
     /// Fill an existing gradient with zeros in place (`zero_grad(set_to_none=False)`).
     pub fn zero_grad_(&self) {
         if let Some(g) = self.grad() {
-            g.with_data_mut(|d| d.fill(0.0));
+            // Through any strides: a grad the user set may be a view.
+            g.fill_(0.0);
         }
     }
 

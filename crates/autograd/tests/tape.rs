@@ -607,3 +607,49 @@ fn a_mask_or_an_output_changed_in_place_is_an_error() {
     assert!(err.to_string().contains("the output of 'exp'"), "{err}");
     assert!(x.grad().is_none());
 }
+
+/// Which inputs get a gradient is fixed when an op runs, as in PyTorch: a
+/// flag turned on between the forward and the backward pass gives nothing
+/// (`y = (x * w).sum(); w.requires_grad_(True); y.backward()` leaves
+/// `w.grad` None), and one turned off then stops the leaf's gradient.
+#[test]
+fn requires_grad_counts_as_it_was_when_the_op_ran() {
+    let x = leaf(&[1.0, 2.0]);
+    let w = Tensor::from_slice(&[3.0, 4.0], &[2]);
+    let y = x.mul(&w).sum();
+    let w = w.requires_grad_(true);
+    y.backward().unwrap();
+    assert!(w.grad().is_none());
+    assert_eq!(x.grad().unwrap().to_vec(), vec![3.0, 4.0]);
+
+    let (x, w) = (leaf(&[1.0, 2.0]), leaf(&[3.0, 4.0]));
+    let y = x.mul(&w).sum();
+    let w = w.requires_grad_(false);
+    y.backward().unwrap();
+    assert!(w.grad().is_none());
+    assert_eq!(x.grad().unwrap().to_vec(), vec![3.0, 4.0]);
+}
+
+/// `zero_grad(set_to_none=False)` on a gradient the user set as a strided
+/// view zeroes it through the view (it panicked), as PyTorch's `zero_()`.
+#[test]
+fn zero_grad_in_place_writes_through_a_strided_grad() {
+    let x = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).requires_grad_(true);
+    let m = Tensor::from_slice(&[10.0, 20.0, 30.0, 40.0], &[2, 2]);
+    x.set_grad(Some(m.t()));
+    x.zero_grad_();
+    assert_eq!(m.to_vec(), vec![0.0; 4]);
+}
+
+/// Sums start from +0.0, as PyTorch's: an empty sum, or one of -0.0s, is
+/// +0.0 (Rust's float `Sum` starts from -0.0).
+#[test]
+fn empty_sums_are_positive_zero() {
+    let positive = |t: Tensor| t.to_vec().iter().all(|v| *v == 0.0 && v.is_sign_positive());
+    assert!(positive(Tensor::zeros(&[0]).sum()));
+    assert!(positive(Tensor::zeros(&[0, 3]).sum_dim(0, false)));
+    assert!(positive(Tensor::from_slice(&[-0.0], &[1]).sum()));
+    assert!(positive(
+        Tensor::from_slice(&[-0.0, -0.0], &[2, 1]).sum_dim(0, true)
+    ));
+}

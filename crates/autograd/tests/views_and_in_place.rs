@@ -522,3 +522,100 @@ fn copy_is_differentiable_and_not_recorded_under_no_grad() {
     assert_eq!(z.grad_fn(), None);
     assert_eq!(z.to_vec(), vec![1.0, -2.0, 3.0]);
 }
+
+/// `view` and `reshape` against torch's `view` on strided tensors (an arange
+/// reshaped, permuted and maybe narrowed; tests/pytorch/view_strides.py):
+/// where torch's `view` works, ours gives the same strides and values and so
+/// does `reshape` (a view, as torch's); where torch raises, ours panics and
+/// `reshape` copies into a contiguous tensor with the same values.
+#[test]
+fn view_and_reshape_follow_pytorchs_stride_rule() {
+    let text = include_str!("pytorch/view_strides.json");
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    let dims = |v: &serde_json::Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let cases = json["cases"].as_array().unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let shape = dims(&case["shape"]);
+        let numel: usize = shape.iter().product();
+        let mut t = arange(0.0, numel as f32, &[numel])
+            .reshape(&shape)
+            .permute(&dims(&case["perm"]));
+        if !case["narrow"].is_null() {
+            let n = dims(&case["narrow"]);
+            t = t.narrow(n[0] as isize, n[1], n[2]);
+        }
+        assert_eq!(t.is_contiguous(), case["contiguous"].as_bool().unwrap());
+        let new = dims(&case["view"]);
+        let what = format!(
+            "case {i}: {:?} strides {:?} viewed as {new:?}",
+            t.shape(),
+            t.strides()
+        );
+        let reshaped = t.reshape(&new);
+        assert_eq!(reshaped.to_vec(), t.to_vec(), "{what}: reshape's values");
+        let viewed = std::panic::catch_unwind(|| t.view(&new));
+        if case.get("error").is_some() {
+            assert!(viewed.is_err(), "{what}: torch's view raises");
+            assert!(reshaped.is_contiguous(), "{what}: reshape copies");
+        } else {
+            let viewed = viewed.unwrap_or_else(|_| panic!("{what}: torch's view works"));
+            let strides = dims(&case["strides"]);
+            assert_eq!(viewed.strides(), strides, "{what}: view's strides");
+            assert_eq!(reshaped.strides(), strides, "{what}: reshape's strides");
+            let values: Vec<f32> = case["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            assert_eq!(viewed.to_vec(), values, "{what}: view's values");
+        }
+    }
+}
+
+/// A view (and a reshape that needs no copy) writes through to its base; a
+/// reshape that no view can express (flattening a transpose) copies, as in
+/// PyTorch. The gradient of a view reaches the base reshaped back.
+#[test]
+fn views_from_view_and_reshape_share_storage() {
+    let x = arange(0.0, 6.0, &[2, 3]);
+    x.view(&[3, 2]).select(0, 0).fill_(-1.0);
+    assert_eq!(x.to_vec(), vec![-1.0, -1.0, 2.0, 3.0, 4.0, 5.0]);
+    // [3, 2] transpose of x, split into [3, 1, 2]: a view.
+    x.t().reshape(&[3, 1, 2]).select(0, 2).fill_(9.0);
+    assert_eq!(x.to_vec(), vec![-1.0, -1.0, 9.0, 3.0, 4.0, 9.0]);
+    // Flattening the transpose: a copy.
+    x.t().reshape(&[6]).fill_(0.0);
+    assert_eq!(x.to_vec(), vec![-1.0, -1.0, 9.0, 3.0, 4.0, 9.0]);
+
+    let w = arange(1.0, 7.0, &[2, 3]).requires_grad_(true);
+    let v = w.t().view(&[3, 1, 2]);
+    assert!(!v.is_leaf());
+    v.mul(&v).sum().backward().unwrap();
+    assert_eq!(
+        w.grad().unwrap().to_vec(),
+        vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    );
+}
+
+/// A reshape, view or squeeze that changes nothing is still a new tensor, a
+/// view and not a leaf, as in PyTorch: it was the input itself, so it kept
+/// the input's gradient.
+#[test]
+fn a_view_that_changes_nothing_is_a_new_tensor() {
+    let x = arange(1.0, 5.0, &[2, 2]).requires_grad_(true);
+    for y in [x.reshape(&[2, 2]), x.view(&[2, 2]), x.squeeze(0), x.t().t()] {
+        assert!(!y.is_leaf());
+        y.mul(&y).sum().backward().unwrap();
+        assert!(y.grad().is_none(), "only leaves keep a grad");
+    }
+    assert_eq!(x.grad().unwrap().to_vec(), vec![8.0, 16.0, 24.0, 32.0]);
+    let one_d = arange(1.0, 3.0, &[2]);
+    assert_eq!(one_d.t().shape(), &[2], "t() of a 1-D tensor, as PyTorch");
+}

@@ -75,18 +75,21 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     }
     let (image, label) = test.get(args.index);
     let x = image.unsqueeze(0);
-    let probs: Tensor = no_grad(|| model.forward(&x).softmax(1));
-    let p = probs.to_vec();
-    let (best, prob) = p
-        .iter()
-        .enumerate()
-        .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let logits: Tensor = no_grad(|| model.forward(&x));
+    // The class is the logits' argmax, as the quickstart's `pred[0].argmax(0)`
+    // (the first NaN wins, as in PyTorch); the softmax of an infinite logit is
+    // NaN, and two logits 1e-8 apart have equal probabilities.
+    let best = logits.argmax(1).item() as usize;
+    let prob = 100.0 * logits.softmax(1).to_vec()[best];
+    let prob = if prob.is_nan() {
+        "nan".to_string()
+    } else {
+        format!("{prob:.1}")
+    };
     let classes = test.classes();
     crate::say(&format!(
-        "Predicted: \"{}\" ({:.1}%), Actual: \"{}\"",
-        classes[best],
-        100.0 * prob,
-        classes[label as usize]
+        "Predicted: \"{}\" ({prob}%), Actual: \"{}\"",
+        classes[best], classes[label as usize]
     ));
     Ok(())
 }

@@ -177,6 +177,31 @@ fn init_with_an_unexpected_tensor_names_the_key() {
         .assert_no_training();
 }
 
+/// An --init tensor holding NaN or inf is named, before any training (it
+/// failed at the first batch as a diverged run, blaming the lr).
+#[test]
+fn init_with_a_non_finite_value_names_the_tensor() {
+    let data = synthetic_data("bad-init-nan");
+    let init = weights_file(&data, "init.safetensors", |entries| {
+        let b = entries
+            .iter_mut()
+            .find(|(k, _)| k == "linear_relu_stack.2.bias")
+            .unwrap();
+        let mut values = b.1.to_vec();
+        values[7] = f32::NAN;
+        b.1 = Tensor::from_vec(values, &[512]);
+    });
+    train(data.path(), &["--init", &arg(&init)])
+        .assert_error(&[
+            "--init",
+            &arg(&init),
+            "linear_relu_stack.2.bias",
+            "non-finite",
+            "NaN at flat index 7",
+        ])
+        .assert_no_training();
+}
+
 #[test]
 fn init_with_a_wrong_shape_names_the_key_and_both_shapes() {
     let data = synthetic_data("bad-init-shape");
@@ -451,6 +476,50 @@ fn predict_with_an_index_out_of_range_names_the_range() {
     ]);
     out.assert_error(&["--index 64", "out of range", "64 images"]);
     assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+/// `predict` names the class of the largest logit, as PyTorch's
+/// `pred[0].argmax(0)`: with the last layer's weights zeroed, a bias of +inf
+/// on class 3 makes every probability NaN (PyTorch's softmax too), and a bias
+/// of 1e-8 on class 1 leaves the two largest probabilities equal (0.5 and
+/// 0.5) while the logits still differ. It picked from the probabilities: the
+/// first class, at "-inf%".
+#[test]
+fn predict_takes_the_argmax_of_the_logits() {
+    let data = synthetic_data("predict-argmax");
+    for (class, bias, name, probability) in [
+        (3, f32::INFINITY, "Dress", "nan"),
+        (1, 1e-8, "Trouser", "50.0"),
+    ] {
+        let weights = weights_file(&data, "w.safetensors", |entries| {
+            for (key, t) in entries.iter_mut() {
+                if key == "linear_relu_stack.4.weight" {
+                    *t = Tensor::zeros(t.shape());
+                }
+                if key == "linear_relu_stack.4.bias" {
+                    let mut b = vec![0.0; 10];
+                    b[class] = bias;
+                    if bias < 1.0 {
+                        b.iter_mut().skip(2).for_each(|v| *v = -10.0);
+                    }
+                    *t = Tensor::from_vec(b, &[10]);
+                }
+            }
+        });
+        let out = run([
+            "predict",
+            "--weights",
+            &arg(&weights),
+            "--index",
+            "0",
+            "--data-dir",
+            &arg(data.path()),
+            "--no-download",
+        ]);
+        out.assert_success();
+        let want = format!("Predicted: \"{name}\" ({probability}%), Actual: ");
+        assert!(out.stdout.starts_with(&want), "{want:?} expected: {out:?}");
+    }
 }
 
 #[test]

@@ -362,9 +362,10 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, Option<f64>> {
             .chunks_exact(N)
             .map(|c| c.try_into().expect("chunk of N bytes"))
     }
-    const EXACT_INT: i64 = 1 << 24;
+    const EXACT_INT: u64 = 1 << 24;
     let int = |v: i64| {
-        if v.abs() <= EXACT_INT {
+        // unsigned_abs: i64::MIN has no i64 absolute value (abs overflowed).
+        if v.unsigned_abs() <= EXACT_INT {
             Ok(v as f32)
         } else {
             Err(Some(v as f64))

@@ -424,12 +424,19 @@ fn broadcast_constant(op: &str, name: &str, t: &Tensor, shape: &[usize]) -> Vec<
         "{op}: {name} of shape {:?} does not broadcast to the input's shape {shape:?}",
         t.shape()
     );
+    assert_not_differentiable(op, name, t);
+    no_grad(|| t.broadcast_to(shape)).to_vec()
+}
+
+/// PyTorch refuses, while grad mode is on, a loss's constant (BCE's weights,
+/// the class weight with class-index targets) that requires grad: the loss
+/// has no gradient for it, and silently giving none would hide that.
+fn assert_not_differentiable(op: &str, name: &str, t: &Tensor) {
     assert!(
         !(is_grad_enabled() && t.requires_grad()),
         "{op}: {name} requires grad, but the loss is not differentiable with respect to it \
          (PyTorch raises the same)"
     );
-    no_grad(|| t.broadcast_to(shape)).to_vec()
 }
 
 /// Run `f` on inputs with a batch dim: an unbatched `[C]` input (and `[]` or
@@ -528,7 +535,10 @@ fn pick_targets(
         logp.shape()
     );
     let class_weights: Vec<f32> = match weight {
-        Some(w) => class_weight(op, w, logp).to_vec(),
+        Some(w) => {
+            assert_not_differentiable(op, "weight", w);
+            class_weight(op, w, logp).to_vec()
+        }
         None => vec![1.0; classes],
     };
     let picks = target_classes(op, target, classes, ignore_index);

@@ -380,6 +380,16 @@ fn dtypes_convert_to_f32_or_are_refused() {
         load_safetensors(&path),
         Err(CheckpointError::OutOfF32Range { .. })
     ));
+    // i64::MIN too (its absolute value overflowed an i64: a panic in debug builds).
+    std::fs::write(
+        &path,
+        handmade(&[("min", "I64", vec![1], i64::MIN.to_le_bytes().to_vec())]),
+    )
+    .unwrap();
+    assert!(matches!(
+        load_safetensors(&path),
+        Err(CheckpointError::OutOfF32Range { .. })
+    ));
 }
 
 #[test]

@@ -329,6 +329,67 @@ fn weight_of_wrong_size_panics() {
     cross_entropy(&logits(), &targets(), Some(&w), -100, Reduction::Mean, 0.0);
 }
 
+/// PyTorch 2.15 raises "The function 'nll_loss_forward' is not
+/// differentiable with respect to argument 'weight'" for a class weight that
+/// requires grad with class-index targets (with or without label smoothing),
+/// in grad mode; under no_grad, and with probability targets (where the
+/// weight is differentiable), it computes the loss.
+#[test]
+fn a_class_weight_that_requires_grad_is_refused_with_class_indices() {
+    let w = || Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).requires_grad_(true);
+    for smoothing in [0.0, 0.1] {
+        let refused = std::panic::catch_unwind(|| {
+            cross_entropy(
+                &logits(),
+                &targets(),
+                Some(&w()),
+                -100,
+                Reduction::Mean,
+                smoothing,
+            )
+        });
+        assert!(refused.is_err(), "label smoothing {smoothing}");
+    }
+    let refused = std::panic::catch_unwind(|| {
+        nll_loss(
+            &logits().log_softmax(1),
+            &targets(),
+            Some(&w()),
+            -100,
+            Reduction::Sum,
+        )
+    });
+    assert!(refused.is_err(), "nll_loss");
+
+    let under_no_grad = autograd::no_grad(|| {
+        cross_entropy(
+            &logits(),
+            &targets(),
+            Some(&w()),
+            -100,
+            Reduction::Mean,
+            0.0,
+        )
+    });
+    assert!(under_no_grad.item().is_finite());
+    let probabilities = logits().softmax(1);
+    let weight = w();
+    cross_entropy(
+        &logits(),
+        &probabilities,
+        Some(&weight),
+        -100,
+        Reduction::Mean,
+        0.0,
+    )
+    .backward()
+    .unwrap();
+    assert!(
+        weight.grad().is_some(),
+        "differentiable with probability targets"
+    );
+}
+
 #[test]
 #[should_panic(expected = "target of shape [3] for input of shape [4, 3]")]
 fn target_of_wrong_shape_panics() {

@@ -30,11 +30,17 @@ fn reduced_shape(shape: &[usize], dim: usize, keepdim: bool) -> Vec<usize> {
     s
 }
 
+/// The sum in f64 from +0.0, as PyTorch's sums start: Rust's `Sum` for floats
+/// starts from -0.0, which makes an empty sum (or one of -0.0s) -0.0.
+pub(crate) fn sum_f64(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |total, v| total + v)
+}
+
 impl Tensor {
     /// Sum of all elements, as a 0-dimensional tensor.
     pub fn sum(&self) -> Tensor {
         // Accumulate in f64: a long f32 sum loses digits PyTorch keeps (it sums pairwise).
-        let total = self.with_data(|x| x.iter().map(|&v| v as f64).sum::<f64>()) as f32;
+        let total = self.with_data(|x| sum_f64(x.iter().map(|&v| v as f64))) as f32;
         let shape = self.shape().to_vec();
         Tensor::from_op(vec![total], &[], "sum", &[self], move |g| {
             vec![Some(Tensor::full(&shape, g.item()))]
@@ -106,9 +112,7 @@ impl Tensor {
         self.with_data(|x| {
             for o in 0..outer {
                 for i in 0..inner {
-                    let s: f64 = (0..size)
-                        .map(|j| x[(o * size + j) * inner + i] as f64)
-                        .sum();
+                    let s = sum_f64((0..size).map(|j| x[(o * size + j) * inner + i] as f64));
                     out[o * inner + i] = s as f32;
                 }
             }

@@ -1,39 +1,67 @@
-//! Shape ops. A reshape of a contiguous tensor, a transpose, a permute, a
-//! narrow and a select are views of the same storage; only a reshape of a
-//! strided view copies, and `cat` makes a new tensor.
+//! Shape ops. A reshape (where strides allow, as PyTorch's), a view, a
+//! transpose, a permute, a narrow and a select are views of the same
+//! storage; only a reshape that no strides can express copies, and `cat`
+//! makes a new tensor.
 
 use crate::layout::Layout;
 use crate::ops::reduce::split_at_dim;
 use crate::Tensor;
 
 impl Tensor {
-    /// The same values with another shape of equal size (`reshape` / `view`).
+    /// The same values with another shape of equal size (`torch.reshape`): a
+    /// view when the strides allow one (always, for a contiguous tensor),
+    /// else a contiguous copy viewed with the new shape.
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
+        self.check_numel("reshape", shape);
+        match self.layout().viewed(shape) {
+            Some(layout) => self.view_node("reshape", layout),
+            None => self.contiguous().reshape(shape),
+        }
+    }
+
+    /// The same elements with another shape of equal size, always a view
+    /// (`Tensor.view`): panics, as PyTorch raises, when the strides do not
+    /// allow one (say, flattening a transpose); [`Tensor::reshape`] copies then.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// let v = x.view(&[3, 2]);
+    /// v.fill_(0.0); // a view: the write reaches x
+    /// assert_eq!(x.to_vec(), vec![0.0; 6]);
+    /// assert!(std::panic::catch_unwind(|| x.t().view(&[6])).is_err());
+    /// ```
+    pub fn view(&self, shape: &[usize]) -> Tensor {
+        self.check_numel("view", shape);
+        let Some(layout) = self.layout().viewed(shape) else {
+            panic!(
+                "view: shape {shape:?} is not compatible with the size {:?} and stride {:?} of the \
+                 input (a new dim would span two runs of contiguous memory); use reshape instead",
+                self.shape(),
+                self.strides()
+            );
+        };
+        self.view_node("view", layout)
+    }
+
+    fn check_numel(&self, op: &str, shape: &[usize]) {
         let numel: usize = shape.iter().product();
         assert!(
             numel == self.numel(),
-            "reshape: shape {:?} ({} elements) is invalid for a tensor of shape {:?} ({} elements)",
+            "{op}: shape {:?} ({} elements) is invalid for a tensor of shape {:?} ({} elements)",
             shape,
             numel,
             self.shape(),
             self.numel()
         );
-        if self.shape() == shape {
-            return self.clone();
-        }
-        let src = self.contiguous();
-        let mut layout = Layout::contiguous(shape);
-        layout.offset = src.layout().offset;
-        let in_shape = self.shape().to_vec();
-        src.view_with(layout)
-            .with_node("reshape", &[&src], move |g| {
-                vec![Some(g.reshape(&in_shape))]
-            })
     }
 
-    /// Alias of [`Tensor::reshape`], for readers coming from PyTorch's `view`.
-    pub fn view(&self, shape: &[usize]) -> Tensor {
-        self.reshape(shape)
+    /// `layout`, a reshaped view of this tensor, recorded as `op`: the
+    /// gradient is reshaped back.
+    fn view_node(&self, op: &'static str, layout: Layout) -> Tensor {
+        let in_shape = self.shape().to_vec();
+        self.view_with(layout)
+            .with_node(op, &[self], move |g| vec![Some(g.reshape(&in_shape))])
     }
 
     /// Merge dims `start_dim..` into one (`torch.flatten(x, start_dim)`).
@@ -91,7 +119,7 @@ impl Tensor {
         let d = self.dim_index(dim);
         if self.dims() == 0 || self.shape()[d] != 1 {
             // Nothing to remove (dim 0 or -1 of a 0-d tensor, or a dim of size > 1).
-            return self.clone();
+            return self.alias("squeeze");
         }
         let mut shape = self.shape().to_vec();
         shape.remove(d);
@@ -275,10 +303,15 @@ impl Tensor {
     /// Transpose of a 2-D tensor.
     pub fn t(&self) -> Tensor {
         assert!(
-            self.dims() == 2,
-            "t(): expects a 2-D tensor, got shape {:?}",
+            self.dims() <= 2,
+            "t(): expects a tensor with <= 2 dimensions, but self is {}D (shape {:?})",
+            self.dims(),
             self.shape()
         );
+        if self.dims() < 2 {
+            // PyTorch returns 0-D and 1-D tensors as they are.
+            return self.alias("t");
+        }
         self.transpose(0, 1)
     }
 }

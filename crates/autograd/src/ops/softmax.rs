@@ -1,7 +1,7 @@
 //! softmax and log_softmax along a dim, computed stably (shifted by the max).
 
 use crate::ops::elementwise::zip_map;
-use crate::ops::reduce::split_at_dim;
+use crate::ops::reduce::{split_at_dim, sum_f64};
 use crate::Tensor;
 
 /// Run `f` on each line along `dim` of a contiguous `[outer, size, inner]`
@@ -36,7 +36,7 @@ fn for_each_line(
 /// cross entropy 0 with a gradient that no longer summed to 0).
 fn max_and_sum_exp(read: &dyn Fn(usize) -> f32, size: usize) -> (f32, f32) {
     let max = (0..size).map(read).fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = (0..size).map(|j| (read(j) - max).exp() as f64).sum();
+    let sum = sum_f64((0..size).map(|j| (read(j) - max).exp() as f64));
     (max, sum as f32)
 }
 
@@ -112,14 +112,10 @@ impl Tensor {
                 .chunks(classes.max(1))
                 .map(|row| max_and_log_sum(&|j| row[j], classes))
                 .collect();
-            let total: f64 = targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| {
-                    let (max, log_sum) = shift[i];
-                    -((x[i * classes + t] - max) - log_sum) as f64
-                })
-                .sum();
+            let total = sum_f64(targets.iter().enumerate().map(|(i, &t)| {
+                let (max, log_sum) = shift[i];
+                -((x[i * classes + t] - max) - log_sum) as f64
+            }));
             (shift, total)
         });
         let loss = total as f32 / divisor;
