@@ -406,7 +406,11 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
             });
             previous
         }
-        Some(previous) => previous.add(&g),
+        // A strided view the user set: the sum written through it.
+        Some(previous) => {
+            previous.copy_(&previous.add(&g));
+            previous
+        }
     });
 }
 

@@ -641,6 +641,19 @@ fn zero_grad_in_place_writes_through_a_strided_grad() {
     assert_eq!(m.to_vec(), vec![0.0; 4]);
 }
 
+/// A gradient the user set as a strided view accumulates through it, as in
+/// PyTorch (`x.grad = m.t(); (x * x).sum().backward()` leaves m at
+/// [[12, 26], [34, 48]]): it was replaced by a new tensor, and m kept its values.
+#[test]
+fn gradients_accumulate_through_a_strided_grad_the_user_set() {
+    let x = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).requires_grad_(true);
+    let m = Tensor::from_slice(&[10.0, 20.0, 30.0, 40.0], &[2, 2]);
+    x.set_grad(Some(m.t()));
+    x.mul(&x).sum().backward().unwrap();
+    assert_eq!(m.to_vec(), vec![12.0, 26.0, 34.0, 48.0]);
+    assert_eq!(x.grad().unwrap().to_vec(), vec![12.0, 34.0, 26.0, 48.0]);
+}
+
 /// Sums start from +0.0, as PyTorch's: an empty sum, or one of -0.0s, is
 /// +0.0 (Rust's float `Sum` starts from -0.0).
 #[test]

@@ -618,4 +618,7 @@ fn a_view_that_changes_nothing_is_a_new_tensor() {
     assert_eq!(x.grad().unwrap().to_vec(), vec![8.0, 16.0, 24.0, 32.0]);
     let one_d = arange(1.0, 3.0, &[2]);
     assert_eq!(one_d.t().shape(), &[2], "t() of a 1-D tensor, as PyTorch");
+    // flatten with nothing to merge is the input itself in PyTorch (`x.flatten(1, 1) is x`).
+    assert!(x.flatten_dims(1, 1).same(&x));
+    assert!(one_d.flatten(0).same(&one_d));
 }

@@ -545,9 +545,11 @@ fn pick_targets(
     // gather needs an index of logp's rank: [N, 1, d…]; ignored rows pick class 0.
     let index: Vec<f32> = picks.iter().map(|p| p.unwrap_or(0) as f32).collect();
     let index = Tensor::from_vec(index, target.shape()).unsqueeze(1);
+    // -0.0 for an ignored target: logp * -0.0 is +0.0, the 0 PyTorch writes
+    // there (logp * 0.0 would be -0.0).
     let neg_weights: Vec<f32> = picks
         .iter()
-        .map(|p| p.map_or(0.0, |c| -class_weights[c]))
+        .map(|p| p.map_or(-0.0, |c| -class_weights[c]))
         .collect();
     let total_weight = -neg_weights.iter().sum::<f32>();
     let neg_valid: Vec<f32> = picks

@@ -329,6 +329,21 @@ fn weight_of_wrong_size_panics() {
     cross_entropy(&logits(), &targets(), Some(&w), -100, Reduction::Mean, 0.0);
 }
 
+/// An ignored target's unreduced loss is +0.0, the 0 PyTorch writes there
+/// (it was -0.0: a negative log-probability times a zero mask).
+#[test]
+fn ignored_targets_lose_positive_zero() {
+    let target = Tensor::from_vec(vec![0.0, -100.0, 2.0, -100.0], &[4]);
+    let losses = cross_entropy(&logits(), &target, None, -100, Reduction::None, 0.0).to_vec();
+    for i in [1, 3] {
+        assert!(
+            losses[i] == 0.0 && losses[i].is_sign_positive(),
+            "{losses:?}"
+        );
+    }
+    assert!(losses[0] > 0.0 && losses[2] > 0.0);
+}
+
 /// PyTorch 2.15 raises "The function 'nll_loss_forward' is not
 /// differentiable with respect to argument 'weight'" for a class weight that
 /// requires grad with class-index targets (with or without label smoothing),

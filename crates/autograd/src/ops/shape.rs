@@ -89,6 +89,10 @@ impl Tensor {
         if self.dims() == 0 {
             return self.reshape(&[1]);
         }
+        if start == end {
+            // Nothing to merge: PyTorch returns the input itself.
+            return self.clone();
+        }
         let mut shape = self.shape()[..start].to_vec();
         shape.push(self.shape()[start..=end].iter().product());
         shape.extend_from_slice(&self.shape()[end + 1..]);
