@@ -1,7 +1,7 @@
 //! # autograd: ferrograd's tensor and reverse-mode automatic differentiation
 //!
 //! - [`Tensor`]: f32, row-major, any rank; storage shared by views (`Arc`);
-//!   made by `from_vec`, `zeros`/`ones`/`rand`/`randn` (and `_like`), `full`, `eye`, `arange`;
+//!   made by `from_vec`, `zeros`/`ones`/`rand`/`randn` (and `_like`), `randint`, `full`, `eye`, `arange`;
 //!   `clone()` is a second handle, `copy()` a copy of the values (PyTorch's `clone()`);
 //!   `Display` prints it as `print(tensor)` does in PyTorch.
 //! - The tape ([`tape`]): ops record their inputs and a backward closure;
@@ -19,7 +19,7 @@
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,
 //!   `cat`, `softmax`/`log_softmax`, `gather`, `mul_mask`; `eq` and `argmax`
 //!   (not differentiable).
-//! - In-place, through views, not recorded: `fill_`, `add_scalar_`, `copy_`.
+//! - In-place, through views, not recorded: `fill_`, `zero_`, `add_scalar_`, `copy_`.
 //! - [`Generator`], [`manual_seed`]: seeded random numbers.
 //! - [`gradcheck`]: finite-difference check of backward rules.
 //! - [`parallel`]: elementwise jobs over slices split across the cores (optimizers).

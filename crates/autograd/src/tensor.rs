@@ -143,6 +143,30 @@ impl Tensor {
         rng::with_default(|g| Tensor::rand_normal(shape, 0.0, 1.0, g))
     }
 
+    /// `torch.randint(low, high, size)`: integers uniform in `[low, high)`,
+    /// held as f32 (exact up to 2^24, as labels here are), from the default
+    /// generator. Panics if `high <= low`, as PyTorch raises.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let i = Tensor::randint(0, 10, &[1]).item(); // a random index below 10
+    /// assert!((0.0..10.0).contains(&i) && i.fract() == 0.0);
+    /// ```
+    pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
+        assert!(
+            low < high,
+            "randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        );
+        let span = high.abs_diff(low);
+        let n = shape.iter().product();
+        let values = rng::with_default(|g| {
+            (0..n)
+                .map(|_| (low as i128 + g.below(span) as i128) as f32)
+                .collect()
+        });
+        Tensor::from_vec(values, shape)
+    }
+
     /// Uniform samples in `[0, 1)` of `other`'s shape from the default
     /// generator (`torch.rand_like`).
     pub fn rand_like(other: &Tensor) -> Tensor {

@@ -439,3 +439,29 @@ fn squeeze_of_a_dim_that_is_not_1_is_a_no_op() {
     assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
     assert_eq!(Tensor::zeros(&[3]).squeeze(-1).shape(), &[3]);
 }
+
+/// `randint(low, high, shape)`: integers in `[low, high)`, every one of them
+/// drawn in 2,000 draws over 7 values, reproducible from the seed; `high <=
+/// low` panics, as torch raises ("random_ expects 'from' to be less than 'to'").
+#[test]
+fn randint_draws_each_integer_in_its_range() {
+    manual_seed(3);
+    let t = Tensor::randint(-3, 4, &[2, 1000]);
+    assert_eq!(t.shape(), &[2, 1000]);
+    let values = t.to_vec();
+    for v in -3..4 {
+        assert!(values.contains(&(v as f32)), "{v} never drawn");
+    }
+    assert!(values.iter().all(|v| (-3.0..4.0).contains(v) && v.fract() == 0.0));
+    manual_seed(3);
+    assert_eq!(Tensor::randint(-3, 4, &[2, 1000]).to_vec(), values);
+    assert!(std::panic::catch_unwind(|| Tensor::randint(5, 5, &[1])).is_err());
+}
+
+/// `zero_()` zeroes through a view, as `t[:, 1].zero_()` does in PyTorch.
+#[test]
+fn zero_writes_through_a_view() {
+    let t = Tensor::ones(&[2, 3]);
+    t.select(1, 1).zero_();
+    assert_eq!(t.to_vec(), vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0]);
+}

@@ -77,13 +77,9 @@ fn main() -> Result<(), DatasetError> {
     // test_data = datasets.FashionMNIST(root="data", train=False, download=True, transform=ToTensor())
     let training_data = Mnist::fashion_mnist("data", true, true)?;
     let test_data = Mnist::fashion_mnist("data", false, true)?;
-    println!(
-        "{} training and {} test images",
-        training_data.len(),
-        test_data.len()
-    );
 
     // labels_map = {0: "T-Shirt", 1: "Trouser", ...}
+    // cols, rows = 3, 3
     // for i in range(1, cols * rows + 1):
     //     sample_idx = torch.randint(len(training_data), size=(1,)).item()
     //     img, label = training_data[sample_idx]
@@ -100,9 +96,9 @@ fn main() -> Result<(), DatasetError> {
         "Bag",
         "Ankle Boot",
     ];
-    for _ in 0..3 {
-        let sample_idx =
-            autograd::rng::with_default(|g| g.below(training_data.len() as u64)) as usize;
+    let (cols, rows) = (3, 3);
+    for _ in 1..cols * rows + 1 {
+        let sample_idx = Tensor::randint(0, training_data.len() as i64, &[1]).item() as usize;
         let (img, label) = training_data.get(sample_idx);
         println!("{}:", labels_map[label as usize]);
         imshow(&img.squeeze(0));
@@ -119,7 +115,7 @@ fn main() -> Result<(), DatasetError> {
 
     // train_dataloader = DataLoader(training_data, batch_size=64, shuffle=True)
     // test_dataloader = DataLoader(test_data, batch_size=64, shuffle=True)
-    let train_dataloader = DataLoader::new(custom, 64).shuffle(true);
+    let train_dataloader = DataLoader::new(training_data, 64).shuffle(true);
     let _test_dataloader = DataLoader::new(test_data, 64).shuffle(true);
 
     // train_features, train_labels = next(iter(train_dataloader))
@@ -138,7 +134,7 @@ fn main() -> Result<(), DatasetError> {
     let img = train_features.select(0, 0).squeeze(0);
     let label = train_labels.select(0, 0);
     imshow(&img);
-    println!("Label: {label}");
+    println!("Label: {}", label.item());
     Ok(())
 }
 

@@ -26,7 +26,7 @@ fn main() -> Result<(), DatasetError> {
     let (img, y) = ds.get(0);
     let target = target_transform(y);
     println!(
-        "image {:?}, values in [{}, {}]",
+        "image {:?}, values in [{:?}, {:?}]",
         img.shape(),
         img.min().item(),
         img.max().item()

@@ -80,7 +80,7 @@ fn main() {
     out.backward_opts(retain_graph())
         .expect("the graph is retained");
     println!("\nSecond call\n{}", inp.grad().expect("inp requires grad"));
-    inp.zero_grad_();
+    inp.grad().expect("inp requires grad").zero_();
     out.backward_opts(retain_graph())
         .expect("the graph is retained");
     println!(

@@ -25,6 +25,11 @@ impl Tensor {
         self
     }
 
+    /// Fill with zeros in place (`t.zero_()`, e.g. `inp.grad.zero_()`): [`Tensor::fill_`] with 0.
+    pub fn zero_(&self) -> &Tensor {
+        self.fill_(0.0)
+    }
+
     /// Add `value` to every element, in place (`t.add_(value)` with a number).
     /// Not recorded on the tape; refused on a leaf that requires grad as
     /// [`Tensor::fill_`] is.
