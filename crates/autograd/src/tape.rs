@@ -15,6 +15,56 @@ use std::sync::{Arc, Mutex};
 
 use crate::tensor::{Inner, Tensor};
 
+/// PyTorch's name for the backward function of our op `op` (its `grad_fn`),
+/// for printing: a fused op takes the name of the last op it stands for
+/// (`linear_relu` is `ReluBackward0`, the fused cross entropy
+/// `NllLossBackward0`); an op without a counterpart keeps its own name.
+pub(crate) fn backward_name(op: &'static str) -> &'static str {
+    match op {
+        "add" | "add_scalar" => "AddBackward0",
+        "sub" => "SubBackward0",
+        "mul" | "mul_scalar" | "mul_mask" => "MulBackward0",
+        "div" | "div_scalar" => "DivBackward0",
+        "neg" => "NegBackward0",
+        "exp" => "ExpBackward0",
+        "log" => "LogBackward0",
+        "sqrt" => "SqrtBackward0",
+        "pow" => "PowBackward0",
+        "abs" => "AbsBackward0",
+        "sin" => "SinBackward0",
+        "sigmoid" => "SigmoidBackward0",
+        "tanh" => "TanhBackward0",
+        "relu" | "linear_relu" => "ReluBackward0",
+        "clamp" => "ClampBackward1",
+        "clamp_min" => "ClampMinBackward0",
+        "clamp_max" => "ClampMaxBackward0",
+        "sum" => "SumBackward0",
+        "sum_dim" | "sum_to" => "SumBackward1",
+        "max" => "MaxBackward1",
+        "min" => "MinBackward1",
+        "max_dim" => "MaxBackward0",
+        "matmul" => "MmBackward0",
+        "linear" => "AddmmBackward0",
+        "softmax" => "SoftmaxBackward0",
+        "log_softmax" => "LogSoftmaxBackward0",
+        "log_softmax_nll" => "NllLossBackward0",
+        "gather" => "GatherBackward0",
+        "reshape" | "view" => "ViewBackward0",
+        "squeeze" => "SqueezeBackward1",
+        "t" => "TBackward0",
+        "permute" => "PermuteBackward0",
+        "transpose" => "TransposeBackward0",
+        "narrow" => "SliceBackward0",
+        "select" => "SelectBackward0",
+        "cat" => "CatBackward0",
+        "clone" => "CloneBackward0",
+        "broadcast_to" => "ExpandBackward0",
+        "binary_cross_entropy_with_logits" => "BinaryCrossEntropyWithLogitsBackward0",
+        "binary_cross_entropy" => "BinaryCrossEntropyBackward0",
+        other => other,
+    }
+}
+
 /// Gives the gradients of an op's inputs from the gradient of its output.
 pub(crate) type BackwardFn = Box<dyn Fn(&Tensor) -> Vec<Option<Tensor>> + Send>;
 

@@ -588,9 +588,19 @@ impl Tensor {
         )
     }
 
-    /// Name of the op that produced this tensor, if recorded (`grad_fn` in PyTorch).
+    /// The backward function of the op that produced this tensor, if it was
+    /// recorded, by PyTorch's name (`grad_fn`): `AddBackward0` for a sum,
+    /// `ReluBackward0` for a fused linear-and-ReLU layer (the last op it
+    /// stands for), as `print(tensor)` shows it.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::ones(&[2]).requires_grad_(true);
+    /// assert_eq!(x.add_scalar(1.0).grad_fn(), Some("AddBackward0"));
+    /// assert_eq!(x.grad_fn(), None); // a leaf
+    /// ```
     pub fn grad_fn(&self) -> Option<&'static str> {
-        self.0.node.as_ref().map(|n| n.op)
+        self.0.node.as_ref().map(|n| tape::backward_name(n.op))
     }
 }
 

@@ -34,13 +34,40 @@ fn display_matches_pytorch_print() {
     }
 }
 
+/// `grad_fn` names PyTorch's backward functions, as torch 2.15 prints them
+/// (`print(torch.ones(2, requires_grad=True) * 2)`, and
+/// `type(t.grad_fn).__name__` for the others).
 #[test]
 fn display_names_the_grad_fn() {
     let x = Tensor::ones(&[2]).requires_grad_(true);
     assert_eq!(
         x.mul_scalar(2.0).to_string(),
-        "tensor([2., 2.], grad_fn=<mul_scalar>)"
+        "tensor([2., 2.], grad_fn=<MulBackward0>)"
     );
+    let w = Tensor::ones(&[3, 2]).requires_grad_(true);
+    let b = Tensor::zeros(&[3]).requires_grad_(true);
+    let input = Tensor::ones(&[4, 2]);
+    let names = [
+        (input.linear(&w, Some(&b)).relu(), "ReluBackward0"),
+        (input.linear(&w, Some(&b)), "AddmmBackward0"),
+        (input.matmul(&w.t()), "MmBackward0"),
+        (w.t(), "TBackward0"),
+        (w.transpose(0, 1), "TransposeBackward0"),
+        (w.reshape(&[6]), "ViewBackward0"),
+        (w.sum(), "SumBackward0"),
+        (w.sum_dim(0, false), "SumBackward1"),
+        (w.exp(), "ExpBackward0"),
+        (w.copy(), "CloneBackward0"),
+        (w.narrow(0, 0, 1), "SliceBackward0"),
+        (w.select(0, 1), "SelectBackward0"),
+        (w.softmax(1), "SoftmaxBackward0"),
+        (w.log_softmax_nll(&[0, 1, 0], 3.0), "NllLossBackward0"),
+        (w.max(), "MaxBackward1"),
+        (w.clamp(Some(0.0), Some(1.0)), "ClampBackward1"),
+    ];
+    for (t, name) in names {
+        assert_eq!(t.grad_fn(), Some(name));
+    }
 }
 
 #[test]

@@ -513,7 +513,7 @@ fn copy_is_differentiable_and_not_recorded_under_no_grad() {
     let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3]).requires_grad_(true);
     let y = x.copy();
     assert!(y.requires_grad());
-    assert_eq!(y.grad_fn(), Some("clone"));
+    assert_eq!(y.grad_fn(), Some("CloneBackward0"));
     y.mul(&x).sum().backward().unwrap();
     assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, -4.0, 6.0]);
 

@@ -265,12 +265,13 @@ pub fn binary_cross_entropy_with_logits(
             w.as_ref().map_or(loss, |w| loss * w[i])
         })
         .collect();
-    let loss = elementwise_loss(
+    elementwise_loss(
         OP,
         losses,
         input,
         target,
         &[weight, pos_weight],
+        reduction,
         move |i, g| {
             let (x, y) = (x[i], y[i]);
             let (dx, dy) = match &pw {
@@ -284,8 +285,7 @@ pub fn binary_cross_entropy_with_logits(
             let w = w.as_ref().map_or(1.0, |w| w[i]);
             (dx * g * w, dy * g * w)
         },
-    );
-    reduce(loss, reduction, input.numel() as f32)
+    )
 }
 
 /// Binary cross entropy of probabilities (`F.binary_cross_entropy`): `input`
@@ -337,20 +337,29 @@ pub fn binary_cross_entropy(
             w.as_ref().map_or(loss, |w| loss * w[i])
         })
         .collect();
-    let loss = elementwise_loss(OP, losses, input, target, &[weight], move |i, g| {
-        let (x, y) = (x[i], y[i]);
-        let dx = g * (x - y) / ((1.0 - x) * x).max(1e-12);
-        let dy = -(x / (1.0 - x)).ln() * g;
-        let w = w.as_ref().map_or(1.0, |w| w[i]);
-        (dx * w, dy * w)
-    });
-    reduce(loss, reduction, input.numel() as f32)
+    elementwise_loss(
+        OP,
+        losses,
+        input,
+        target,
+        &[weight],
+        reduction,
+        move |i, g| {
+            let (x, y) = (x[i], y[i]);
+            let dx = g * (x - y) / ((1.0 - x) * x).max(1e-12);
+            let dy = -(x / (1.0 - x)).ln() * g;
+            let w = w.as_ref().map_or(1.0, |w| w[i]);
+            (dx * w, dy * w)
+        },
+    )
 }
 
 // ------------------------------------------------------------------ helpers
 
 /// Per-element `losses` of `input` and `target` (same shape) as one recorded
-/// op. Its backward gives element i of the input's and the target's
+/// op named `op`, reduced as `reduction` asks (the mean divides by the number
+/// of elements) in the same node, so that the loss's `grad_fn` is the loss's,
+/// as in PyTorch, not its reduction's. Its backward gives element i of the input's and the target's
 /// gradients as `grads(i, g_i)`, `g_i` being the output gradient there: the
 /// rule keeps its captures (say, the values it read) and can run again on a
 /// retained graph. `constants` (weights) are recorded as inputs without a
@@ -362,17 +371,40 @@ fn elementwise_loss(
     input: &Tensor,
     target: &Tensor,
     constants: &[Option<&Tensor>],
+    reduction: Reduction,
     grads: impl Fn(usize, f32) -> (f32, f32) + Send + 'static,
 ) -> Tensor {
     let mut inputs = vec![input, target];
     inputs.extend(constants.iter().flatten());
     let count = inputs.len();
     let shape = input.shape().to_vec();
+    let n = losses.len() as f32;
+    // The values and gradients of `sum` and `div_scalar(n)` after the
+    // elementwise losses, bit for bit, in this one node.
+    let (values, out_shape) = match reduction {
+        Reduction::None => (losses, shape.clone()),
+        Reduction::Sum | Reduction::Mean => {
+            let total = no_grad(|| Tensor::from_vec(losses, &shape).sum()).item();
+            let total = if reduction == Reduction::Mean {
+                total / n
+            } else {
+                total
+            };
+            (vec![total], Vec::new())
+        }
+    };
     let (input_grad, target_grad) = (input.requires_grad(), target.requires_grad());
-    Tensor::from_op(losses, input.shape(), op, &inputs, move |g| {
-        // `g` has the input's shape: the reductions' backward broadcasts theirs.
-        let (gx, gy): (Vec<f32>, Vec<f32>) =
-            g.with_data(|g| g.iter().enumerate().map(|(i, &g)| grads(i, g)).unzip());
+    Tensor::from_op(values, &out_shape, op, &inputs, move |g| {
+        let upstream = |i: usize, g: &[f32]| match reduction {
+            Reduction::None => g[i],
+            Reduction::Sum => g[0],
+            Reduction::Mean => g[0] / n,
+        };
+        let (gx, gy): (Vec<f32>, Vec<f32>) = g.with_data(|g| {
+            (0..shape.iter().product())
+                .map(|i| grads(i, upstream(i, g)))
+                .unzip()
+        });
         let mut out = vec![
             input_grad.then(|| Tensor::from_vec(gx, &shape)),
             target_grad.then(|| Tensor::from_vec(gy, &shape)),

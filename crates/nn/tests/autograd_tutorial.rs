@@ -64,7 +64,13 @@ fn one_layer_loss_and_gradients() {
     let b = Tensor::from_vec(B.to_vec(), &[3]).requires_grad_(true);
     let z = x.matmul(&w).add(&b);
     let loss = binary_cross_entropy_with_logits(&z, &y, None, None, Reduction::Mean);
-    assert!(z.grad_fn().is_some() && loss.grad_fn().is_some());
+    // The tutorial prints `<AddBackward0 object at ...>` and
+    // `<BinaryCrossEntropyWithLogitsBackward0 object at ...>`.
+    assert_eq!(z.grad_fn(), Some("AddBackward0"));
+    assert_eq!(
+        loss.grad_fn(),
+        Some("BinaryCrossEntropyWithLogitsBackward0")
+    );
     loss.backward().unwrap();
     assert_close(&loss.to_vec(), &LOSS, "loss");
     assert_close(&w.grad().unwrap().to_vec(), &W_GRAD, "w.grad");

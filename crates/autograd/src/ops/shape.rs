@@ -132,6 +132,11 @@ impl Tensor {
 
     /// Reorder the dims: result dim `i` is input dim `dims[i]`. A view, no copy.
     pub fn permute(&self, dims: &[usize]) -> Tensor {
+        self.permute_as("permute", dims)
+    }
+
+    /// `permute`, recorded as `op` (`transpose` and `t` are permutations too).
+    fn permute_as(&self, op: &'static str, dims: &[usize]) -> Tensor {
         let mut seen = dims.to_vec();
         seen.sort_unstable();
         assert!(
@@ -145,7 +150,7 @@ impl Tensor {
             inverse[d] = i;
         }
         self.view_with(self.layout().permuted(dims))
-            .with_node("permute", &[self], move |g| vec![Some(g.permute(&inverse))])
+            .with_node(op, &[self], move |g| vec![Some(g.permute(&inverse))])
     }
 
     /// Swap two dims. A view, no copy.
@@ -156,7 +161,7 @@ impl Tensor {
         if !dims.is_empty() {
             dims.swap(a, b);
         }
-        self.permute(&dims)
+        self.permute_as("transpose", &dims)
     }
 
     /// Elements `start..start + length` along `dim` (negative counts from the
@@ -316,7 +321,7 @@ impl Tensor {
             // PyTorch returns 0-D and 1-D tensors as they are.
             return self.alias("t");
         }
-        self.transpose(0, 1)
+        self.permute_as("t", &[1, 0])
     }
 }
 
