@@ -40,6 +40,8 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
         "clamp_max" => "ClampMaxBackward0",
         "sum" => "SumBackward0",
         "sum_dim" | "sum_to" => "SumBackward1",
+        "mean" => "MeanBackward0",
+        "mean_dim" => "MeanBackward1",
         "max" => "MaxBackward1",
         "min" => "MinBackward1",
         "max_dim" => "MaxBackward0",
@@ -61,6 +63,7 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
         "broadcast_to" => "ExpandBackward0",
         "binary_cross_entropy_with_logits" => "BinaryCrossEntropyWithLogitsBackward0",
         "binary_cross_entropy" => "BinaryCrossEntropyBackward0",
+        "mse_loss" => "MseLossBackward0",
         other => other,
     }
 }

@@ -56,6 +56,8 @@ fn display_names_the_grad_fn() {
         (w.reshape(&[6]), "ViewBackward0"),
         (w.sum(), "SumBackward0"),
         (w.sum_dim(0, false), "SumBackward1"),
+        (w.mean(), "MeanBackward0"),
+        (w.mean_dim(0, false), "MeanBackward1"),
         (w.exp(), "ExpBackward0"),
         (w.copy(), "CloneBackward0"),
         (w.narrow(0, 0, 1), "SliceBackward0"),

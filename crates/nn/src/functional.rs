@@ -202,10 +202,20 @@ fn fused(
 /// If the shapes differ: PyTorch broadcasts them with a warning that the
 /// result is likely wrong; we refuse instead.
 pub fn mse_loss(input: &Tensor, target: &Tensor, reduction: Reduction) -> Tensor {
-    check_same_shape("mse_loss", input, target);
-    let diff = input.sub(target);
-    let squared = diff.mul(&diff);
-    reduce(squared, reduction, input.numel() as f32)
+    const OP: &str = "mse_loss";
+    check_same_shape(OP, input, target);
+    let diff: Vec<f32> = input
+        .to_vec()
+        .iter()
+        .zip(target.to_vec())
+        .map(|(x, y)| x - y)
+        .collect();
+    let squared = diff.iter().map(|d| d * d).collect();
+    // The gradients of `sub` and then `mul(d, d)`: g * d from each factor, added.
+    elementwise_loss(OP, squared, input, target, &[], reduction, move |i, g| {
+        let dx = g * diff[i] + g * diff[i];
+        (dx, -dx)
+    })
 }
 
 /// Binary cross entropy of logits (`F.binary_cross_entropy_with_logits`):

@@ -417,3 +417,34 @@ fn target_of_wrong_shape_panics() {
         0.0,
     );
 }
+
+/// `mse_loss` is one node (PyTorch's `MseLossBackward0`) with the values and
+/// gradients of `(input - target)^2` written out with `sub`, `mul` and the
+/// reduction, bit for bit, for input and target.
+#[test]
+fn mse_loss_is_its_composite_bit_for_bit() {
+    use autograd::Generator;
+    let mut g = Generator::new(5);
+    let x0 = Tensor::rand_uniform(&[6, 7], -3.0, 3.0, &mut g);
+    let y0 = Tensor::rand_uniform(&[6, 7], -3.0, 3.0, &mut g);
+    let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for reduction in [Reduction::None, Reduction::Sum, Reduction::Mean] {
+        let (x, y) = (x0.detach().requires_grad_(true), y0.detach().requires_grad_(true));
+        let loss = nn::functional::mse_loss(&x, &y, reduction);
+        assert_eq!(loss.grad_fn(), Some("MseLossBackward0"));
+        let (a, b) = (x0.detach().requires_grad_(true), y0.detach().requires_grad_(true));
+        let d = a.sub(&b);
+        let squared = d.mul(&d);
+        let composite = match reduction {
+            Reduction::None => squared,
+            Reduction::Sum => squared.sum(),
+            Reduction::Mean => squared.sum().div_scalar(42.0),
+        };
+        assert_eq!(bits(&loss), bits(&composite), "{reduction:?}");
+        let weights = Tensor::rand_uniform(loss.shape(), 0.5, 2.0, &mut g);
+        loss.mul(&weights).sum().backward().unwrap();
+        composite.mul(&weights).sum().backward().unwrap();
+        assert_eq!(bits(&x.grad().unwrap()), bits(&a.grad().unwrap()), "{reduction:?}");
+        assert_eq!(bits(&y.grad().unwrap()), bits(&b.grad().unwrap()), "{reduction:?}");
+    }
+}

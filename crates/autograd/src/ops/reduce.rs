@@ -39,17 +39,33 @@ pub(crate) fn sum_f64(values: impl Iterator<Item = f64>) -> f64 {
 impl Tensor {
     /// Sum of all elements, as a 0-dimensional tensor.
     pub fn sum(&self) -> Tensor {
-        // Accumulate in f64: a long f32 sum loses digits PyTorch keeps (it sums pairwise).
-        let total = self.with_data(|x| sum_f64(x.iter().map(|&v| v as f64))) as f32;
-        let shape = self.shape().to_vec();
-        Tensor::from_op(vec![total], &[], "sum", &[self], move |g| {
-            vec![Some(Tensor::full(&shape, g.item()))]
-        })
+        self.sum_scaled("sum", 1.0)
     }
 
     /// Mean of all elements, as a 0-dimensional tensor.
     pub fn mean(&self) -> Tensor {
-        self.sum().div_scalar(self.numel() as f32)
+        self.sum_scaled("mean", self.numel() as f32)
+    }
+
+    /// The sum divided by `divisor` (1 for `sum`), one node named `op`: the
+    /// values and gradient of `sum` and then `div_scalar(divisor)`, bit for bit.
+    fn sum_scaled(&self, op: &'static str, divisor: f32) -> Tensor {
+        // Accumulate in f64: a long f32 sum loses digits PyTorch keeps (it sums pairwise).
+        let total = self.with_data(|x| sum_f64(x.iter().map(|&v| v as f64))) as f32;
+        let value = if divisor == 1.0 {
+            total
+        } else {
+            total / divisor
+        };
+        let shape = self.shape().to_vec();
+        Tensor::from_op(vec![value], &[], op, &[self], move |g| {
+            let g = if divisor == 1.0 {
+                g.item()
+            } else {
+                g.item() / divisor
+            };
+            vec![Some(Tensor::full(&shape, g))]
+        })
     }
 
     /// The largest element, as a 0-dimensional tensor (`torch.max(x)` without
@@ -106,14 +122,27 @@ impl Tensor {
 
     /// Sum along `dim` (negative counts from the end).
     pub fn sum_dim(&self, dim: isize, keepdim: bool) -> Tensor {
+        self.sum_dim_scaled("sum_dim", dim, keepdim, false)
+    }
+
+    /// Mean along `dim`.
+    pub fn mean_dim(&self, dim: isize, keepdim: bool) -> Tensor {
+        self.sum_dim_scaled("mean_dim", dim, keepdim, true)
+    }
+
+    /// The sum along `dim`, divided by its size if `mean`, one node named
+    /// `op`: the values and gradient of `sum_dim` and then `div_scalar(size)`,
+    /// bit for bit.
+    fn sum_dim_scaled(&self, op: &'static str, dim: isize, keepdim: bool, mean: bool) -> Tensor {
         let d = self.dim_index(dim);
         let (outer, size, inner) = split_at_dim(self.shape(), d);
+        let n = size as f32;
         let mut out = vec![0.0f32; outer * inner];
         self.with_data(|x| {
             for o in 0..outer {
                 for i in 0..inner {
                     let s = sum_f64((0..size).map(|j| x[(o * size + j) * inner + i] as f64));
-                    out[o * inner + i] = s as f32;
+                    out[o * inner + i] = if mean { s as f32 / n } else { s as f32 };
                 }
             }
         });
@@ -122,17 +151,13 @@ impl Tensor {
         Tensor::from_op(
             out,
             &reduced_shape(&in_shape, d, keepdim),
-            "sum_dim",
+            op,
             &[self],
-            move |g| vec![Some(g.reshape(&kept).broadcast_to(&in_shape))],
+            move |g| {
+                let g = if mean { g.div_scalar(n) } else { g.clone() };
+                vec![Some(g.reshape(&kept).broadcast_to(&in_shape))]
+            },
         )
-    }
-
-    /// Mean along `dim`.
-    pub fn mean_dim(&self, dim: isize, keepdim: bool) -> Tensor {
-        let (_, n, _) = split_at_dim(self.shape(), self.dim_index(dim));
-        let n = n as f32;
-        self.sum_dim(dim, keepdim).div_scalar(n)
     }
 
     /// Maximum along `dim` and, as a tensor of f32 indices, where it is
