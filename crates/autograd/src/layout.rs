@@ -37,6 +37,29 @@ impl Layout {
         true
     }
 
+    /// Whether the elements fill `offset..offset + numel` of the storage
+    /// exactly once, in some order of the dims (PyTorch's "non-overlapping
+    /// and dense"): a contiguous layout or a permutation of one, whatever
+    /// the strides of dims of size 1. An empty layout is.
+    pub fn is_dense(&self) -> bool {
+        let mut dims: Vec<(usize, usize)> = (self.shape.iter().copied())
+            .zip(self.strides.iter().copied())
+            .filter(|&(size, _)| size != 1)
+            .collect();
+        if dims.iter().any(|&(size, _)| size == 0) {
+            return true;
+        }
+        dims.sort_by_key(|&(_, stride)| stride);
+        let mut expected = 1;
+        for (size, stride) in dims {
+            if stride != expected {
+                return false;
+            }
+            expected *= size;
+        }
+        true
+    }
+
     /// Copy the viewed elements out of `storage` in row-major order.
     pub fn gather(&self, storage: &[f32]) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.numel());

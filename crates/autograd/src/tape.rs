@@ -53,6 +53,7 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
         "gather" => "GatherBackward0",
         "reshape" | "view" => "ViewBackward0",
         "squeeze" => "SqueezeBackward1",
+        "unsqueeze" => "UnsqueezeBackward0",
         "t" => "TBackward0",
         "permute" => "PermuteBackward0",
         "transpose" => "TransposeBackward0",

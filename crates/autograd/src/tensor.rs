@@ -501,20 +501,22 @@ impl Tensor {
         storage
     }
 
-    /// A contiguous tensor with the same values (itself if already contiguous,
-    /// else [`Tensor::copy`]).
+    /// A contiguous tensor with the same values: itself if already
+    /// contiguous, else a row-major copy (recorded as PyTorch's `clone`).
     pub fn contiguous(&self) -> Tensor {
         if self.is_contiguous() {
-            self.clone()
-        } else {
-            self.copy()
+            return self.clone();
         }
+        self.recorded_copy(Tensor::from_vec(self.to_vec(), self.shape()))
     }
 
-    /// A contiguous copy with storage of its own: PyTorch's `clone()`. Rust's
-    /// `Clone` copies the handle, sharing storage (as `Arc::clone` does), so a
+    /// A copy with storage of its own: PyTorch's `clone()`. Rust's `Clone`
+    /// copies the handle, sharing storage (as `Arc::clone` does), so a
     /// snapshot of weights about to be updated in place is `w.detach().copy()`.
-    /// Recorded: the gradient passes back unchanged.
+    /// Recorded: the gradient passes back unchanged. As PyTorch's (its
+    /// `preserve_format`), a tensor whose elements fill a block of memory
+    /// without gaps keeps its strides (a transpose stays a transpose); any
+    /// other is copied row-major.
     ///
     /// ```
     /// use autograd::Tensor;
@@ -525,9 +527,29 @@ impl Tensor {
     /// assert_eq!(snapshot.to_vec(), vec![1.0, 2.0]);
     /// ```
     pub fn copy(&self) -> Tensor {
-        Tensor::from_op(self.to_vec(), self.shape(), "clone", &[self], |g| {
-            vec![Some(g.clone())]
-        })
+        let layout = &self.0.layout;
+        if !layout.is_dense() {
+            return self.recorded_copy(Tensor::from_vec(self.to_vec(), self.shape()));
+        }
+        // The block the elements fill, copied as it is, seen with the same strides.
+        let block = self.read_storage()[layout.offset..layout.offset + layout.numel()].to_vec();
+        let same_strides = Layout {
+            offset: 0,
+            ..layout.clone()
+        };
+        let storage = Arc::new(RwLock::new(block.into()));
+        self.recorded_copy(Tensor::from_parts(
+            storage,
+            same_strides,
+            None,
+            ViewKind::Free,
+        ))
+    }
+
+    /// `copied` (this tensor's values in storage of its own) as the output
+    /// of PyTorch's `clone`: the gradient passes back unchanged.
+    fn recorded_copy(&self, copied: Tensor) -> Tensor {
+        copied.with_node("clone", &[self], |g| vec![Some(g.clone())])
     }
 
     // ---------------------------------------------------------------- autograd fields

@@ -480,10 +480,14 @@ fn cat_skips_one_d_empty_tensors_as_pytorch_does() {
     assert_eq!(Tensor::cat(&[&empty, &empty], 0).shape(), [0]);
 }
 
-/// `copy()` is PyTorch's `clone()`: its own contiguous storage, so writes to
-/// the source (or to a view it was taken from) leave it alone, while `Clone`
-/// is a second handle that sees them. Values checked by hand: the transpose
-/// of [[0, 1, 2], [3, 4, 5]] is [[0, 3], [1, 4], [2, 5]].
+/// `copy()` is PyTorch's `clone()`: storage of its own, so writes to the
+/// source (or to a view it was taken from) leave it alone, while `Clone` is a
+/// second handle that sees them. The strides are kept where the elements
+/// fill their block, as torch 2.15's `clone()` keeps them
+/// (`arange(6).reshape(2, 3).t().clone().stride() == (1, 3)`,
+/// `arange(20).reshape(1, 5, 4).select(1, 4).clone().stride() == (20, 1)`);
+/// a strided narrow is copied row-major. Values checked by hand: the
+/// transpose of [[0, 1, 2], [3, 4, 5]] is [[0, 3], [1, 4], [2, 5]].
 #[test]
 fn copy_owns_its_storage_and_clone_shares_it() {
     let base = arange(0.0, 6.0, &[2, 3]);
@@ -492,9 +496,31 @@ fn copy_owns_its_storage_and_clone_shares_it() {
         "copy of a transpose",
         &copied,
         &[3, 2],
+        &[1, 3],
+        false,
+        &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0],
+    );
+    let selected = arange(0.0, 20.0, &[1, 5, 4]).select(1, 4).copy();
+    assert_tensor(
+        "copy of a row",
+        &selected,
+        &[1, 4],
+        &[20, 1],
+        true,
+        &[16.0, 17.0, 18.0, 19.0],
+    );
+    let narrowed = base.narrow(1, 1, 2).copy();
+    assert_tensor(
+        "copy of a narrow",
+        &narrowed,
+        &[2, 2],
         &[2, 1],
         true,
-        &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0],
+        &[1.0, 2.0, 4.0, 5.0],
+    );
+    assert!(
+        std::panic::catch_unwind(|| copied.view(&[6])).is_err(),
+        "torch raises too"
     );
     let (handle, snapshot) = (base.detach().clone(), base.detach().copy());
     base.fill_(7.0);
@@ -621,4 +647,38 @@ fn a_view_that_changes_nothing_is_a_new_tensor() {
     // flatten with nothing to merge is the input itself in PyTorch (`x.flatten(1, 1) is x`).
     assert!(x.flatten_dims(1, 1).same(&x));
     assert!(one_d.flatten(0).same(&one_d));
+}
+
+/// `unsqueeze` and `squeeze` keep the other dims' strides, as torch 2.15's
+/// (`arange(6).reshape(2, 3).t().unsqueeze(2).stride() == (1, 3, 1)`,
+/// `arange(2).reshape(2, 1).t().unsqueeze(2)`: `(1, 1, 1)`,
+/// `arange(6).reshape(2, 1, 3).narrow(2, 0, 1).squeeze(2)`: `(3, 3)`,
+/// `arange(15).reshape(5, 3).narrow(1, 0, 0).unsqueeze(0)`: `(15, 3, 1)`),
+/// and are views that the gradient passes back through.
+#[test]
+fn unsqueeze_and_squeeze_keep_pytorchs_strides() {
+    assert_eq!(
+        arange(0.0, 6.0, &[2, 3]).t().unsqueeze(2).strides(),
+        [1, 3, 1]
+    );
+    assert_eq!(
+        arange(0.0, 2.0, &[2, 1]).t().unsqueeze(2).strides(),
+        [1, 1, 1]
+    );
+    let narrowed = arange(0.0, 6.0, &[2, 1, 3]).narrow(2, 0, 1);
+    assert_eq!(narrowed.squeeze(2).strides(), [3, 3]);
+    let empty = arange(0.0, 15.0, &[5, 3]).narrow(1, 0, 0);
+    assert_eq!(empty.unsqueeze(0).strides(), [15, 3, 1]);
+
+    let x = arange(0.0, 6.0, &[2, 3]);
+    x.t().unsqueeze(1).select(0, 2).fill_(-1.0); // x[:, 2] = -1, through the views
+    assert_eq!(x.to_vec(), vec![0.0, 1.0, -1.0, 3.0, 4.0, -1.0]);
+
+    let w = arange(1.0, 4.0, &[3]).requires_grad_(true);
+    let u = w.unsqueeze(0);
+    assert_eq!(u.grad_fn(), Some("UnsqueezeBackward0"));
+    let s = u.squeeze(0);
+    assert_eq!(s.grad_fn(), Some("SqueezeBackward1"));
+    s.mul(&s).sum().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
 }

@@ -429,10 +429,16 @@ fn mse_loss_is_its_composite_bit_for_bit() {
     let y0 = Tensor::rand_uniform(&[6, 7], -3.0, 3.0, &mut g);
     let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     for reduction in [Reduction::None, Reduction::Sum, Reduction::Mean] {
-        let (x, y) = (x0.detach().requires_grad_(true), y0.detach().requires_grad_(true));
+        let (x, y) = (
+            x0.detach().requires_grad_(true),
+            y0.detach().requires_grad_(true),
+        );
         let loss = nn::functional::mse_loss(&x, &y, reduction);
         assert_eq!(loss.grad_fn(), Some("MseLossBackward0"));
-        let (a, b) = (x0.detach().requires_grad_(true), y0.detach().requires_grad_(true));
+        let (a, b) = (
+            x0.detach().requires_grad_(true),
+            y0.detach().requires_grad_(true),
+        );
         let d = a.sub(&b);
         let squared = d.mul(&d);
         let composite = match reduction {
@@ -444,7 +450,15 @@ fn mse_loss_is_its_composite_bit_for_bit() {
         let weights = Tensor::rand_uniform(loss.shape(), 0.5, 2.0, &mut g);
         loss.mul(&weights).sum().backward().unwrap();
         composite.mul(&weights).sum().backward().unwrap();
-        assert_eq!(bits(&x.grad().unwrap()), bits(&a.grad().unwrap()), "{reduction:?}");
-        assert_eq!(bits(&y.grad().unwrap()), bits(&b.grad().unwrap()), "{reduction:?}");
+        assert_eq!(
+            bits(&x.grad().unwrap()),
+            bits(&a.grad().unwrap()),
+            "{reduction:?}"
+        );
+        assert_eq!(
+            bits(&y.grad().unwrap()),
+            bits(&b.grad().unwrap()),
+            "{reduction:?}"
+        );
     }
 }

@@ -99,16 +99,23 @@ impl Tensor {
         self.reshape(&shape)
     }
 
-    /// Insert a dim of size 1 at `dim`.
+    /// Insert a dim of size 1 at `dim`: a view whose other strides are the
+    /// input's, the new one `size * stride` of the dim it lands before (1 at
+    /// the end), as PyTorch's.
     pub fn unsqueeze(&self, dim: usize) -> Tensor {
         assert!(
             dim <= self.dims(),
             "unsqueeze: dim {dim} for a tensor of shape {:?}",
             self.shape()
         );
-        let mut shape = self.shape().to_vec();
-        shape.insert(dim, 1);
-        self.reshape(&shape)
+        let mut layout = self.layout().clone();
+        let stride = match dim < self.dims() {
+            true => layout.shape[dim] * layout.strides[dim],
+            false => 1,
+        };
+        layout.shape.insert(dim, 1);
+        layout.strides.insert(dim, stride);
+        self.view_node("unsqueeze", layout)
     }
 
     /// Remove the dim `dim` if it has size 1; a dim of another size stays,
@@ -125,9 +132,11 @@ impl Tensor {
             // Nothing to remove (dim 0 or -1 of a 0-d tensor, or a dim of size > 1).
             return self.alias("squeeze");
         }
-        let mut shape = self.shape().to_vec();
-        shape.remove(d);
-        self.reshape(&shape)
+        // A view keeping the other dims' strides, as PyTorch's.
+        let mut layout = self.layout().clone();
+        layout.shape.remove(d);
+        layout.strides.remove(d);
+        self.view_node("squeeze", layout)
     }
 
     /// Reorder the dims: result dim `i` is input dim `dims[i]`. A view, no copy.
