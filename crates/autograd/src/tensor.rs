@@ -14,9 +14,10 @@ use crate::tape::{self, BackwardFn, Node};
 /// is a second handle to the same tensor; PyTorch's `clone()`, a copy of the
 /// values, is [`Tensor::copy`].
 ///
-/// Views (`transpose`, `permute`, `reshape` of a contiguous tensor, `narrow`,
-/// `select`, `detach`) share storage with their source instead of copying it;
-/// in-place ops (`fill_`, `add_scalar_`, `copy_`) write through them.
+/// Views (`view`, `transpose`, `t`, `permute`, `narrow`, `select`, `squeeze`,
+/// `unsqueeze`, `detach`, and `reshape` where the strides allow) share storage
+/// with their source instead of copying it; in-place ops (`fill_`, `zero_`,
+/// `add_scalar_`, `copy_`) write through them.
 ///
 /// ```
 /// use autograd::Tensor;
@@ -144,8 +145,11 @@ impl Tensor {
     }
 
     /// `torch.randint(low, high, size)`: integers uniform in `[low, high)`,
-    /// held as f32 (exact up to 2^24, as labels here are), from the default
-    /// generator. Panics if `high <= low`, as PyTorch raises.
+    /// held as f32, from the default generator.
+    ///
+    /// # Panics
+    /// If `high <= low`, as PyTorch raises, or if a bound lies outside
+    /// ±2^24, where f32 stops holding every integer (a draw could round to `high`).
     ///
     /// ```
     /// use autograd::Tensor;
@@ -156,6 +160,11 @@ impl Tensor {
         assert!(
             low < high,
             "randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        );
+        const EXACT: i64 = 1 << 24;
+        assert!(
+            (-EXACT..=EXACT).contains(&low) && (-EXACT..=EXACT).contains(&high),
+            "randint: bounds {low} and {high} must lie within ±2^24, where f32 holds every integer"
         );
         let span = high.abs_diff(low);
         let n = shape.iter().product();

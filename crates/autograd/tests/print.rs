@@ -50,6 +50,9 @@ fn display_names_the_grad_fn() {
     let names = [
         (input.linear(&w, Some(&b)).relu(), "ReluBackward0"),
         (input.linear(&w, Some(&b)), "AddmmBackward0"),
+        (input.linear(&w, None), "MmBackward0"),
+        (w.unsqueeze(0), "UnsqueezeBackward0"),
+        (w.unsqueeze(0).squeeze(0), "SqueezeBackward1"),
         (input.matmul(&w.t()), "MmBackward0"),
         (w.t(), "TBackward0"),
         (w.transpose(0, 1), "TransposeBackward0"),

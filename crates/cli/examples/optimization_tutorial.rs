@@ -90,6 +90,9 @@ fn main() -> Result<()> {
 /// CI runs the example on a slice of the data, so that it cannot rot.
 #[test]
 fn the_tutorial_runs_on_a_slice_of_the_data() {
+    // From the workspace root, as a user runs it: every example's test then
+    // shares one data/ (cargo runs a test in its crate's directory).
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).unwrap();
     let accuracy = tutorial(Some(640), 1).expect("the tutorial runs");
     assert!((0.0..=1.0).contains(&accuracy));
 }

@@ -112,6 +112,9 @@ fn main() -> Result<()> {
 /// CI runs the example on a slice of the data (`test = true` in Cargo.toml), so that it cannot rot.
 #[test]
 fn the_quickstart_runs_on_a_slice_of_the_data() {
+    // From the workspace root, as a user runs it: every example's test then
+    // shares one data/ (cargo runs a test in its crate's directory).
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).unwrap();
     let path = std::env::temp_dir().join(format!("quickstart-{}.safetensors", std::process::id()));
     let result = quickstart(Some(640), 1, &path);
     let _ = std::fs::remove_file(&path);

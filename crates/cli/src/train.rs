@@ -65,12 +65,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .with_context(|| format!("--init {}", init.display()))?;
         // Training from them would stop at the first batch, blaming the lr.
         for (name, tensor) in weights.iter() {
-            if let Some(at) = tensor.to_vec().iter().position(|v| !v.is_finite()) {
+            let values = tensor.to_vec();
+            if let Some(at) = values.iter().position(|v| !v.is_finite()) {
                 bail!(
                     "--init {}: tensor \"{name}\" holds a non-finite value ({} at flat index {at}); \
                      training cannot start from it",
                     init.display(),
-                    tensor.to_vec()[at]
+                    values[at]
                 );
             }
         }

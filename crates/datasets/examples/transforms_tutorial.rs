@@ -45,5 +45,8 @@ fn main() -> Result<(), DatasetError> {
 /// CI runs the example (`test = true` in Cargo.toml), so that it cannot rot.
 #[test]
 fn the_example_runs() {
+    // From the workspace root, as a user runs it: every example's test then
+    // shares one data/ (cargo runs a test in its crate's directory).
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).unwrap();
     main().expect("the example runs");
 }

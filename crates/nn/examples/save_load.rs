@@ -10,7 +10,8 @@ use nn::models::NeuralNetwork;
 use nn::{load_safetensors, save_safetensors, Module};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::temp_dir().join("model_weights.safetensors");
+    let path =
+        std::env::temp_dir().join(format!("model_weights-{}.safetensors", std::process::id()));
 
     // model = models.vgg16(weights='IMAGENET1K_V1')
     // torch.save(model.state_dict(), 'model_weights.pth')
@@ -35,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path.display()
     );
     std::fs::remove_file(&path)?;
+    assert!(same, "the loaded model differs from the saved one");
     Ok(())
 }
 

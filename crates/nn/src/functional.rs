@@ -156,7 +156,7 @@ pub fn cross_entropy(
             None => logp,
         };
         // -Σ_c weight[c] * logp[i, c] for each element not ignored.
-        let smooth = weighted.sum_dim(1, false).mul_mask(&picked.neg_valid);
+        let smooth = scale_or_zero("mul", &weighted.sum_dim(1, false), picked.neg_valid.clone());
         let smooth = reduce_picked(smooth, reduction, &picked);
         nll.mul_scalar(1.0 - eps)
             .add(&smooth.mul_scalar(eps / classes as f32))
@@ -526,8 +526,8 @@ struct Picked {
     total_weight: f32,
     /// How many elements are not ignored.
     count: usize,
-    /// `[N, d…]`: -1 where a target is not ignored, 0 where it is.
-    neg_valid: Tensor,
+    /// `[N, d…]`: -1 where a target is not ignored, `None` where it is.
+    neg_valid: Vec<Option<f32>>,
 }
 
 /// Per target: its class, or None where it equals `ignore_index`.
@@ -587,27 +587,39 @@ fn pick_targets(
     // gather needs an index of logp's rank: [N, 1, d…]; ignored rows pick class 0.
     let index: Vec<f32> = picks.iter().map(|p| p.unwrap_or(0) as f32).collect();
     let index = Tensor::from_vec(index, target.shape()).unsqueeze(1);
-    // -0.0 for an ignored target: logp * -0.0 is +0.0, the 0 PyTorch writes
-    // there (logp * 0.0 would be -0.0).
-    let neg_weights: Vec<f32> = picks
-        .iter()
-        .map(|p| p.map_or(-0.0, |c| -class_weights[c]))
-        .collect();
-    let total_weight = -neg_weights.iter().sum::<f32>();
-    let neg_valid: Vec<f32> = picks
-        .iter()
-        .map(|p| if p.is_some() { -1.0 } else { 0.0 })
-        .collect();
-    let losses = logp
-        .gather(1, &index)
-        .squeeze(1)
-        .mul_mask(&Tensor::from_vec(neg_weights, target.shape()));
+    let neg_weights: Vec<Option<f32>> =
+        picks.iter().map(|p| p.map(|c| -class_weights[c])).collect();
+    let total_weight = -neg_weights.iter().flatten().sum::<f32>();
+    let neg_valid = picks.iter().map(|p| p.map(|_| -1.0)).collect();
+    let losses = scale_or_zero("nll_loss", &logp.gather(1, &index).squeeze(1), neg_weights);
     Picked {
         losses,
         total_weight,
         count: picks.iter().flatten().count(),
-        neg_valid: Tensor::from_vec(neg_valid, target.shape()),
+        neg_valid,
     }
+}
+
+/// `values[i] * scales[i]`, and exactly 0 (with a zero gradient) where the
+/// scale is `None`: what PyTorch writes for an ignored target, whatever the
+/// log-probability there (a masked `-inf` times 0 would be NaN, and NaN
+/// would spread to the reduced loss). Recorded as `op`.
+fn scale_or_zero(op: &'static str, values: &Tensor, scales: Vec<Option<f32>>) -> Tensor {
+    let out = values.with_data(|v| {
+        v.iter()
+            .zip(&scales)
+            .map(|(&v, s)| s.map_or(0.0, |s| v * s))
+            .collect()
+    });
+    Tensor::from_op(out, values.shape(), op, &[values], move |g| {
+        let grad = g.with_data(|g| {
+            g.iter()
+                .zip(&scales)
+                .map(|(&g, s)| s.map_or(0.0, |s| g * s))
+                .collect()
+        });
+        vec![Some(Tensor::from_vec(grad, g.shape()))]
+    })
 }
 
 /// `reduce` for picked losses, dividing a mean by the total weight. A mean

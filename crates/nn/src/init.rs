@@ -82,13 +82,32 @@ pub fn calculate_fan_in_and_fan_out(tensor: &Tensor) -> (usize, usize) {
 }
 
 /// Uniform in `[a, b)` (`nn.init.uniform_`).
+///
+/// # Panics
+/// If `a > b`, as PyTorch raises.
 pub fn uniform_(tensor: &Tensor, a: f64, b: f64) -> &Tensor {
+    assert!(
+        a <= b,
+        "uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
+    );
     rng::with_default(|g| write(tensor, || g.uniform(a as f32, b as f32)))
 }
 
 /// Normal with mean `mean` and standard deviation `std` (`nn.init.normal_`).
+///
+/// # Panics
+/// If `std` is negative (or NaN), as PyTorch raises.
 pub fn normal_(tensor: &Tensor, mean: f64, std: f64) -> &Tensor {
+    check_std("normal_", std);
     rng::with_default(|g| write(tensor, || g.normal(mean as f32, std as f32)))
+}
+
+/// PyTorch's check of a normal's standard deviation.
+fn check_std(op: &str, std: f64) {
+    assert!(
+        std >= 0.0,
+        "{op}: normal expects std >= 0.0, but found std {std}"
+    );
 }
 
 /// Normal with mean `mean` and standard deviation `std`, truncated to
@@ -302,7 +321,7 @@ pub fn orthogonal_(tensor: &Tensor, gain: f64) -> &Tensor {
 /// ```
 ///
 /// # Panics
-/// On a tensor that is not 2-D, as PyTorch raises, and on a `sparsity`
+/// On a tensor that is not 2-D or a negative `std`, as PyTorch raises, and on a `sparsity`
 /// that is NaN, infinite (PyTorch raises too) or negative (PyTorch would
 /// read `-k` zeros through Python's slicing as all rows but the last `k`).
 pub fn sparse_(tensor: &Tensor, sparsity: f64, std: f64) -> &Tensor {
@@ -315,6 +334,7 @@ pub fn sparse_(tensor: &Tensor, sparsity: f64, std: f64) -> &Tensor {
         sparsity.is_finite() && sparsity >= 0.0,
         "sparse_: sparsity must be a finite fraction >= 0, got {sparsity}"
     );
+    check_std("sparse_", std);
     let (rows, cols) = (tensor.shape()[0], tensor.shape()[1]);
     let zeros = ((sparsity * rows as f64).ceil() as usize).min(rows);
     rng::with_default(|g| {

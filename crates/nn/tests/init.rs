@@ -214,3 +214,24 @@ fn init_writes_a_grad_leaf_and_bumps_its_version() {
         Err(BackwardError::ModifiedInPlace { .. })
     ));
 }
+
+/// torch 2.15 raises "normal expects std >= 0.0, but found std -1" for
+/// `normal_(t, 0, -1)` (and so `sparse_` with a negative std), and "uniform_
+/// expects to return a [from, to) range, but found from=2 > to=1" for
+/// `uniform_(t, 2, 1)`; `uniform_(t, 1, 1)` and `normal_(t, 0, 0)` run.
+#[test]
+fn bad_ranges_and_deviations_panic_as_pytorch_raises() {
+    let t = || Tensor::zeros(&[3, 4]);
+    let panics = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+    assert!(panics(&|| {
+        init::normal_(&t(), 0.0, -1.0);
+    }));
+    assert!(panics(&|| {
+        init::sparse_(&t(), 0.5, -1.0);
+    }));
+    assert!(panics(&|| {
+        init::uniform_(&t(), 2.0, 1.0);
+    }));
+    assert_eq!(init::uniform_(&t(), 1.0, 1.0).to_vec(), vec![1.0; 12]);
+    assert_eq!(init::normal_(&t(), 0.0, 0.0).to_vec(), vec![0.0; 12]);
+}

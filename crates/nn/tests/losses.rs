@@ -344,6 +344,51 @@ fn ignored_targets_lose_positive_zero() {
     assert!(losses[0] > 0.0 && losses[2] > 0.0);
 }
 
+/// An ignored row adds exactly 0, whatever its log-probabilities: a class
+/// masked to -inf there made the loss NaN (-inf times a zero mask). Values
+/// from torch 2.15: `F.cross_entropy([[1, 2], [-inf, 3]], [0, -100])` is
+/// 1.31326162815094 with gradient [[-0.7310586, 0.7310586], [0, 0]], and
+/// 1.2632615566253662 with label_smoothing=0.1 ([[-0.6810585, 0.6810586], [0, 0]]);
+/// `F.nll_loss([[-0.5, -1], [-inf, -0.1]], [0, -100], reduction='none')` is [0.5, 0].
+// The digits are those PyTorch printed (f32 values written as f64).
+#[allow(clippy::excessive_precision)]
+#[test]
+fn an_ignored_row_with_an_infinite_logit_adds_zero() {
+    let target = Tensor::from_vec(vec![0.0, -100.0], &[2]);
+    for (smoothing, want, grad) in [
+        (
+            0.0,
+            1.31326162815094,
+            [-0.7310585975646973, 0.7310585975646973],
+        ),
+        (
+            0.1,
+            1.2632615566253662,
+            [-0.6810585260391235, 0.6810585856437683],
+        ),
+    ] {
+        let x =
+            Tensor::from_vec(vec![1.0, 2.0, f32::NEG_INFINITY, 3.0], &[2, 2]).requires_grad_(true);
+        let loss = cross_entropy(&x, &target, None, -100, Reduction::Mean, smoothing);
+        assert!(
+            (loss.item() - want).abs() < 1e-6,
+            "{smoothing}: {}",
+            loss.item()
+        );
+        loss.backward().unwrap();
+        let g = x.grad().unwrap().to_vec();
+        assert!(
+            (g[0] - grad[0]).abs() < 1e-6 && (g[1] - grad[1]).abs() < 1e-6,
+            "{g:?}"
+        );
+        assert_eq!(&g[2..], &[0.0, 0.0]);
+    }
+    let logp = Tensor::from_vec(vec![-0.5, -1.0, f32::NEG_INFINITY, -0.1], &[2, 2]);
+    let losses = nll_loss(&logp, &target, None, -100, Reduction::None).to_vec();
+    assert_eq!(losses, vec![0.5, 0.0]);
+    assert!(losses[1].is_sign_positive());
+}
+
 /// PyTorch 2.15 raises "The function 'nll_loss_forward' is not
 /// differentiable with respect to argument 'weight'" for a class weight that
 /// requires grad with class-index targets (with or without label smoothing),

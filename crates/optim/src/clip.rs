@@ -73,7 +73,7 @@ pub fn clip_grad_norm_with(
     // `torch.clamp(coef, max=1.0)`, which keeps a NaN.
     let coef = if coef > 1.0 { 1.0 } else { coef };
     for g in &grads {
-        g.with_data_mut(|d| d.iter_mut().for_each(|x| *x *= coef));
+        map_in_place(g, |x| x * coef);
     }
     Ok(total)
 }
@@ -97,9 +97,20 @@ pub fn clip_grad_value_(params: &[Tensor], clip_value: f64) -> Result<(), OptimE
     let c = clip_value as f32;
     for g in grads(params) {
         // `f32::clamp` keeps a NaN, as `torch.clamp` does.
-        g.with_data_mut(|d| d.iter_mut().for_each(|x| *x = x.clamp(-c, c)));
+        map_in_place(&g, |x| x.clamp(-c, c));
     }
     Ok(())
+}
+
+/// `g = f(g)` element by element, in place: through the strides of a
+/// gradient the user set as a strided view, as PyTorch's in-place ops write.
+fn map_in_place(g: &Tensor, f: impl Fn(f32) -> f32) {
+    if g.is_contiguous() {
+        g.with_data_mut(|d| d.iter_mut().for_each(|x| *x = f(*x)));
+    } else {
+        let mapped: Vec<f32> = g.to_vec().into_iter().map(f).collect();
+        autograd::no_grad(|| g.copy_(&Tensor::from_vec(mapped, g.shape())));
+    }
 }
 
 /// The grads of `params` that exist, as PyTorch lists them (a gradient tensor

@@ -457,9 +457,11 @@ impl<R: Rule> Optimizer for Optim<R> {
             // by a scheduler) included or absent.
             group.initial_lr = get("initial_lr").ok();
             // The lr's sign is checked when an optimizer is built, as in
-            // PyTorch, but not here: a scheduler may have left it a rounding
-            // below 0 (LinearLR annealed to 0 ends at -3e-18), and PyTorch
-            // loads that. A NaN is still refused.
+            // PyTorch, and not on load, as PyTorch does not check there: a
+            // scheduler may have left it a rounding below 0 (LinearLR
+            // annealed to 0 ends at -3e-18). So the other hyperparameters
+            // are validated with the lr's sign dropped. A NaN lr is refused
+            // (PyTorch would load it).
             let lr = group.config.get("lr");
             if lr.is_nan() {
                 return Err(bad(format!("param_groups.{g}: the learning rate is NaN")));

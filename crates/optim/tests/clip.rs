@@ -117,3 +117,18 @@ fn clip_grad_value_clamps_each_element() {
         .to_string()
         .contains("must not be negative"));
 }
+
+/// A gradient the user set as a strided view is clipped through its strides
+/// (it panicked): `w.grad = m.t()` then clipping changes m, as in PyTorch.
+#[test]
+fn a_strided_grad_is_clipped_in_place() {
+    let w = Tensor::zeros(&[2, 2]).requires_grad_(true);
+    let m = Tensor::from_vec(vec![-3.0, 0.5, 2.0, 0.0], &[2, 2]);
+    w.set_grad(Some(m.t()));
+    clip_grad_value_(std::slice::from_ref(&w), 1.0).unwrap();
+    assert_eq!(m.to_vec(), vec![-1.0, 0.5, 1.0, 0.0]);
+    // Norm 2 of [-1, 0.5, 1, 0] is 1.5: scaled by 0.75 / (1.5 + 1e-6).
+    clip_grad_norm_(std::slice::from_ref(&w), 0.75, 2.0).unwrap();
+    let coef = 0.75f32 / (1.5 + 1e-6);
+    assert_eq!(m.to_vec(), vec![-coef, 0.5 * coef, coef, 0.0]);
+}

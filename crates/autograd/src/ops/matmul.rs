@@ -283,7 +283,11 @@ impl Tensor {
         let out = Tensor::from_vec(out, &shape);
         // The output's values, for ReLU's backward (a handle without the node).
         let y = relu.then(|| out.clone());
-        let name = if relu { "linear_relu" } else { "linear" };
+        let name = match (relu, has_bias) {
+            (true, _) => "linear_relu",
+            (false, true) => "linear",
+            (false, false) => "linear_no_bias",
+        };
         out.with_node(name, &inputs, move |g| {
             // The incoming gradient through the ReLU (if any), and the bias
             // gradient (column sums, row after row), in one pass.

@@ -318,7 +318,8 @@ impl Tensor {
         })
     }
 
-    /// Transpose of a 2-D tensor.
+    /// Transpose of a 2-D tensor (`t()`); a 0-D or 1-D tensor comes back as a
+    /// new view of itself, as in PyTorch.
     pub fn t(&self) -> Tensor {
         assert!(
             self.dims() <= 2,
