@@ -52,6 +52,8 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
         "log_softmax_nll" | "nll_loss" => "NllLossBackward0",
         "gather" => "GatherBackward0",
         "reshape" | "view" => "ViewBackward0",
+        "reshape_alias" => "ReshapeAliasBackward0",
+        "unsafe_view" => "UnsafeViewBackward0",
         "squeeze" => "SqueezeBackward1",
         "unsqueeze" => "UnsqueezeBackward0",
         "t" => "TBackward0",

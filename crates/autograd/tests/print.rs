@@ -57,6 +57,8 @@ fn display_names_the_grad_fn() {
         (w.t(), "TBackward0"),
         (w.transpose(0, 1), "TransposeBackward0"),
         (w.reshape(&[6]), "ViewBackward0"),
+        (w.t().reshape(&[6]), "UnsafeViewBackward0"),
+        (w.select(1, 0).reshape(&[1, 3]), "ReshapeAliasBackward0"),
         (w.sum(), "SumBackward0"),
         (w.sum_dim(0, false), "SumBackward1"),
         (w.mean(), "MeanBackward0"),

@@ -13,9 +13,16 @@ impl Tensor {
     /// else a contiguous copy viewed with the new shape.
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
         self.check_numel("reshape", shape);
+        // Named as PyTorch records the three cases (`view`, `_reshape_alias`,
+        // `_unsafe_view` of a contiguous clone).
         match self.layout().viewed(shape) {
-            Some(layout) => self.view_node("reshape", layout),
-            None => self.contiguous().reshape(shape),
+            Some(layout) if self.is_contiguous() => self.view_node("reshape", layout),
+            Some(layout) => self.view_node("reshape_alias", layout),
+            None => {
+                let copy = self.contiguous();
+                let layout = Layout::contiguous(shape);
+                copy.view_node("unsafe_view", layout)
+            }
         }
     }
 
