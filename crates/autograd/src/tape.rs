@@ -445,7 +445,8 @@ fn add_grads(a: Tensor, b: Tensor) -> Tensor {
 }
 
 fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
-    if !leaf.requires_grad() {
+    // A view made under no_grad requires grad but keeps none, as in PyTorch.
+    if !leaf.requires_grad() || leaf.0.view == crate::tensor::ViewKind::MadeInNoGrad {
         return;
     }
     let mut slot = leaf.0.grad.lock().expect("grad lock poisoned");

@@ -327,7 +327,13 @@ impl Tensor {
             _ if grad_mode && self.is_leaf() && self.requires_grad() => ViewKind::OfGradLeaf,
             _ => ViewKind::Free,
         };
-        Tensor::from_parts(self.0.storage.clone(), layout, None, view)
+        let out = Tensor::from_parts(self.0.storage.clone(), layout, None, view);
+        if !grad_mode && self.requires_grad() {
+            // As PyTorch: a view made under no_grad of a tensor that requires
+            // grad is a leaf that requires grad (its own, not its base's).
+            out.0.requires_grad.store(true, Ordering::Relaxed);
+        }
+        out
     }
 
     /// A new view of the same elements, the gradient passed through (`op`
@@ -445,6 +451,13 @@ impl Tensor {
     /// (`fill_`, `add_scalar_`, `copy_`) run, after refusing what PyTorch refuses:
     /// a leaf that requires grad, or a view of one, while grad mode is on.
     pub(crate) fn write_in_place(&self, op: &str, mut f: impl FnMut(usize, &mut f32)) {
+        // In PyTorch's order: a view made under no_grad is checked first (it
+        // is also a leaf that requires grad, see `view_with`).
+        assert!(
+            !(tape::is_grad_enabled() && self.0.view == ViewKind::MadeInNoGrad),
+            "{op}: a view was created in no_grad mode and is being modified in place with grad \
+             mode enabled (make the view with grad mode on, or write under no_grad)"
+        );
         if tape::is_grad_enabled() && self.requires_grad() {
             assert!(
                 !self.is_leaf(),
@@ -457,11 +470,6 @@ impl Tensor {
                  operation (run it under no_grad, or on detach())"
             );
         }
-        assert!(
-            !(tape::is_grad_enabled() && self.0.view == ViewKind::MadeInNoGrad),
-            "{op}: a view was created in no_grad mode and is being modified in place with grad \
-             mode enabled (make the view with grad mode on, or write under no_grad)"
-        );
         let layout = &self.0.layout;
         let mut storage = self.write_storage();
         if layout.is_contiguous() {

@@ -682,3 +682,19 @@ fn unsqueeze_and_squeeze_keep_pytorchs_strides() {
     s.mul(&s).sum().backward().unwrap();
     assert_eq!(w.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
 }
+
+/// A view made under no_grad of a tensor that requires grad is, as in torch
+/// 2.15, a leaf that requires grad: ops on it in grad mode are recorded
+/// (`SelectBackward0`), and a backward pass through it succeeds, but fills
+/// neither its grad nor its base's (`(v * 2).sum().backward()` leaves both None).
+#[test]
+fn a_view_made_under_no_grad_is_a_leaf_that_requires_grad() {
+    let x = Tensor::zeros(&[2, 3]).requires_grad_(true);
+    let v = no_grad(|| x.t());
+    assert!(v.requires_grad() && v.is_leaf());
+    let s = v.select(0, 0);
+    assert!(s.requires_grad() && !s.is_leaf());
+    assert_eq!(s.grad_fn(), Some("SelectBackward0"));
+    v.mul_scalar(2.0).sum().backward().unwrap();
+    assert!(v.grad().is_none() && x.grad().is_none());
+}
