@@ -116,9 +116,10 @@ impl Tensor {
             self.shape()
         );
         let mut layout = self.layout().clone();
-        let stride = match dim < self.dims() {
-            true => layout.shape[dim] * layout.strides[dim],
-            false => 1,
+        let stride = if dim < self.dims() {
+            layout.shape[dim] * layout.strides[dim]
+        } else {
+            1
         };
         layout.shape.insert(dim, 1);
         layout.strides.insert(dim, stride);
