@@ -546,7 +546,8 @@ impl Tensor {
     pub fn copy(&self) -> Tensor {
         let layout = &self.0.layout;
         if !layout.is_dense() {
-            return self.recorded_copy(Tensor::from_vec(self.to_vec(), self.shape()));
+            // Never contiguous, so `contiguous()` is the recorded row-major copy.
+            return self.contiguous();
         }
         // The block the elements fill, copied as it is, seen with the same strides.
         let block = self.read_storage()[layout.offset..layout.offset + layout.numel()].to_vec();
