@@ -26,6 +26,19 @@ fn train(data: &Path, extra: &[&str]) -> Run {
     run(args)
 }
 
+fn predict(data: &Path, weights: &Path, index: &str) -> Run {
+    run([
+        "predict",
+        "--weights",
+        &arg(weights),
+        "--index",
+        index,
+        "--data-dir",
+        &arg(data),
+        "--no-download",
+    ])
+}
+
 /// A file of `len` pseudo-random bytes (deterministic, first byte non-zero so
 /// it cannot pass for an IDX or safetensors header by chance).
 fn random_bytes(len: usize) -> Vec<u8> {
@@ -464,16 +477,7 @@ fn a_diverging_run_stops_with_an_error_and_writes_nothing() {
 fn predict_with_an_index_out_of_range_names_the_range() {
     let data = synthetic_data("bad-predict-index");
     let weights = weights_file(&data, "w.safetensors", |_| {});
-    let out = run([
-        "predict",
-        "--weights",
-        &arg(&weights),
-        "--index",
-        "64",
-        "--data-dir",
-        &arg(data.path()),
-        "--no-download",
-    ]);
+    let out = predict(data.path(), &weights, "64");
     out.assert_error(&["--index 64", "out of range", "64 images"]);
     assert!(out.stdout.is_empty(), "{out:?}");
 }
@@ -506,16 +510,7 @@ fn predict_takes_the_argmax_of_the_logits() {
                 }
             }
         });
-        let out = run([
-            "predict",
-            "--weights",
-            &arg(&weights),
-            "--index",
-            "0",
-            "--data-dir",
-            &arg(data.path()),
-            "--no-download",
-        ]);
+        let out = predict(data.path(), &weights, "0");
         out.assert_success();
         let want = format!("Predicted: \"{name}\" ({probability}%), Actual: ");
         assert!(out.stdout.starts_with(&want), "{want:?} expected: {out:?}");
@@ -549,16 +544,7 @@ fn empty_test_set(tag: &str) -> (TempDir, PathBuf) {
 #[test]
 fn predict_on_an_empty_test_set_is_an_error() {
     let (data, weights) = empty_test_set("bad-predict-empty");
-    let out = run([
-        "predict",
-        "--weights",
-        &arg(&weights),
-        "--index",
-        "0",
-        "--data-dir",
-        &arg(data.path()),
-        "--no-download",
-    ]);
+    let out = predict(data.path(), &weights, "0");
     out.assert_error(&["t10k-images-idx3-ubyte", "no images"]);
 }
 
