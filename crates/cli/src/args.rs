@@ -70,7 +70,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub no_download: bool,
     /// Worker threads for the numeric kernels (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), allow_negative_numbers = true)]
     pub threads: Option<u16>,
 }
 
@@ -79,10 +79,10 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Number of passes over the training set.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub epochs: u32,
     /// Samples per batch (the last batch of an epoch may be smaller).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub batch_size: u32,
     /// Learning rate (for --scheduler, the initial one).
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
@@ -150,7 +150,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE.safetensors")]
     pub weights: PathBuf,
     /// Samples per batch.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub batch_size: u32,
 }
 

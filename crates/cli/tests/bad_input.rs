@@ -375,6 +375,20 @@ fn a_batch_size_of_zero_is_rejected() {
 }
 
 #[test]
+fn a_negative_count_is_rejected_as_a_value_not_a_flag() {
+    let data = synthetic_data("bad-negative-count");
+    for (flag, value) in [
+        ("--batch-size", "-5"),
+        ("--epochs", "-1"),
+        ("--threads", "-2"),
+    ] {
+        train(data.path(), &[flag, value])
+            .assert_usage_error(&[&format!("'{value}'"), flag, "is not in 1..="])
+            .assert_no_training();
+    }
+}
+
+#[test]
 fn zero_epochs_are_rejected() {
     let data = synthetic_data("bad-epochs");
     train(data.path(), &["--epochs", "0"])
