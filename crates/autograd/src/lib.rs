@@ -13,7 +13,7 @@
 //!   ([`BackwardError::ModifiedInPlace`], PyTorch's version counter).
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
 //! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
-//!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops, `neg`, `relu`, `sigmoid`, `tanh`,
+//!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops (`s / x` is `x.reciprocal() * s`, as PyTorch's), `neg`, `reciprocal`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `abs`, `clamp` (`_min`/`_max`), `sum`/`mean` (all or
 //!   `_dim`), `max`/`min` (all), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,

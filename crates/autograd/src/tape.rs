@@ -23,6 +23,8 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
     match op {
         "add" | "add_scalar" => "AddBackward0",
         "sub" => "SubBackward0",
+        "rsub_scalar" => "RsubBackward1",
+        "reciprocal" => "ReciprocalBackward0",
         "mul" | "mul_scalar" | "mul_mask" => "MulBackward0",
         "div" | "div_scalar" => "DivBackward0",
         "neg" => "NegBackward0",

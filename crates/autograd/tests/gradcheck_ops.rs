@@ -243,7 +243,9 @@ fn operators_with_the_scalar_on_either_side() {
     assert_eq!((1.5 + &x).to_vec(), x.add_scalar(1.5).to_vec());
     assert_eq!((1.5 * &x).to_vec(), x.mul_scalar(1.5).to_vec());
     let sub: Vec<f32> = x.to_vec().iter().map(|v| 1.5 - v).collect();
-    let div: Vec<f32> = x.to_vec().iter().map(|v| 1.5 / v).collect();
+    // `__rtruediv__`: the reciprocal, then the product (ops_edge_values.rs
+    // has PyTorch's bits).
+    let div: Vec<f32> = x.to_vec().iter().map(|v| (1.0 / v) * 1.5).collect();
     assert_eq!((1.5 - &x).to_vec(), sub);
     assert_eq!((1.5 / &x).to_vec(), div);
 }

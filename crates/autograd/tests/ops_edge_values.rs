@@ -1,4 +1,4 @@
-//! Edge values of pow, div and the ops along a dim of a 0-d tensor, as
+//! Edge values of pow, div, a scalar over a tensor and the ops along a dim of a 0-d tensor, as
 //! PyTorch 2.15 gives them on the CPU (tests/pytorch/ops_edge_values.py).
 
 mod common;
@@ -80,6 +80,40 @@ fn div_gradient_of_the_divisor_does_not_overflow() {
         &b.grad().unwrap().to_vec(),
         &[-9.9999994e29, -1.0000001e-30, -0.06122449],
     );
+}
+
+/// `3.0 / x` is `x.reciprocal() * 3.0`, as PyTorch's `__rtruediv__`: two
+/// roundings, so `3 / 7` and `3 / 13` are a bit off the quotient, and `1 / x`
+/// overflows for x = 2e-39 where `3 / x` would not; the gradient goes back
+/// through `MulBackward0` and `ReciprocalBackward0` (`-g * (y * y)`).
+/// `2.0 - x` is `rsub` (`RsubBackward1`).
+#[test]
+fn a_scalar_over_a_tensor_is_pytorchs_reciprocal_times_the_scalar() {
+    let x = leaf(&[
+        7.0, 3.0, 0.1, -1.7, 1e-39, 2e-39, 0.0, -0.0, 1e30, INF, 11.0, 13.0,
+    ]);
+    let y = 3.0 / &x;
+    assert_eq!(y.grad_fn(), Some("MulBackward0"));
+    let g = [1.0, -2.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.25, 3.0];
+    y.backward_with(Tensor::from_slice(&g, &[12])).unwrap();
+    let bits = |b: &[u32]| b.iter().map(|&b| f32::from_bits(b)).collect::<Vec<_>>();
+    #[rustfmt::skip]
+    let want = bits(&[
+        0x3edb6db8, 0x3f800000, 0x41f00000, 0xbfe1e1e1, 0x7f800000, 0x7f800000,
+        0x7f800000, 0xff800000, 0x0e736390, 0x00000000, 0x3e8ba2e9, 0x3e6c4ec6,
+    ]);
+    assert_same("3 / x", &y.to_vec(), &want);
+    #[rustfmt::skip]
+    let want = bits(&[
+        0xbd7ac689, 0x3f2aaaac, 0xc3160000, 0xbf84df39, 0xff800000, 0xff800000,
+        0xff800000, 0xff800000, 0x80000000, 0x80000000, 0xbbcb1b82, 0xbd5a2155,
+    ]);
+    assert_same("d(3 / x)", &x.grad().unwrap().to_vec(), &want);
+    assert_ne!(3.0f32 / 7.0, f32::from_bits(0x3edb6db8), "not the quotient");
+    assert_eq!(x.reciprocal().grad_fn(), Some("ReciprocalBackward0"));
+    let z = 2.0 - &x;
+    assert_eq!(z.grad_fn(), Some("RsubBackward1"));
+    assert_same("2 - x", &z.to_vec()[..4], &[-5.0, -1.0, 1.9, 3.7]);
 }
 
 /// dim 0 or -1 of a 0-d tensor is a dim of size 1 and the result is 0-d,

@@ -341,6 +341,32 @@ impl Tensor {
         )
     }
 
+    /// `s - self`: PyTorch's `rsub`, which `2.0 - x` calls (`RsubBackward1`).
+    pub fn rsub_scalar(&self, s: f32) -> Tensor {
+        Tensor::from_op(
+            map(self, |x| s - x),
+            self.shape(),
+            "rsub_scalar",
+            &[self],
+            |g| vec![Some(g.neg())],
+        )
+    }
+
+    /// `1 / self`. `s / x` is `x.reciprocal() * s`, as PyTorch's
+    /// `__rtruediv__` computes it (two roundings: `3.0 / x` can differ from
+    /// `Tensor::scalar(3.0).div(&x)` in the last bit).
+    pub fn reciprocal(&self) -> Tensor {
+        let y = Tensor::from_vec(map(self, |x| 1.0 / x), self.shape());
+        let saved = y.clone();
+        y.with_node("reciprocal", &[self], move |g| {
+            // PyTorch's rule: -grad * (result * result).
+            vec![Some(Tensor::from_vec(
+                zip_map(g, &saved, |g, y| -(g * (y * y))),
+                g.shape(),
+            ))]
+        })
+    }
+
     pub fn div_scalar(&self, s: f32) -> Tensor {
         Tensor::from_op(
             map(self, |x| x / s),

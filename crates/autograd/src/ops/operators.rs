@@ -57,29 +57,32 @@ macro_rules! binary {
     };
 }
 
-/// `scalar op tensor`: the scalar as a 0-d tensor, broadcast (PyTorch's
-/// `__radd__`, `__rsub__`, ...), so `2.0 - x` and `1.0 / x` are exact.
+/// `scalar op tensor`, as PyTorch's `__radd__`, `__rsub__`, `__rmul__` and
+/// `__rtruediv__` compute it: `s + x`, `s - x` (`rsub`), `x * s`, and
+/// `x.reciprocal() * s`.
 macro_rules! scalar_left {
-    ($trait:ident, $method:ident, $op:ident) => {
+    ($trait:ident, $method:ident, |$s:ident, $x:ident| $body:expr) => {
         impl $trait<&Tensor> for f32 {
             type Output = Tensor;
             fn $method(self, rhs: &Tensor) -> Tensor {
-                Tensor::scalar(self).$op(rhs)
+                let ($s, $x) = (self, rhs);
+                $body
             }
         }
         impl $trait<Tensor> for f32 {
             type Output = Tensor;
             fn $method(self, rhs: Tensor) -> Tensor {
-                Tensor::scalar(self).$op(&rhs)
+                let ($s, $x) = (self, &rhs);
+                $body
             }
         }
     };
 }
 
-scalar_left!(Add, add, add);
-scalar_left!(Sub, sub, sub);
-scalar_left!(Mul, mul, mul);
-scalar_left!(Div, div, div);
+scalar_left!(Add, add, |s, x| x.add_scalar(s));
+scalar_left!(Sub, sub, |s, x| x.rsub_scalar(s));
+scalar_left!(Mul, mul, |s, x| x.mul_scalar(s));
+scalar_left!(Div, div, |s, x| x.reciprocal().mul_scalar(s));
 
 binary!(Add, add, add, add_scalar);
 binary!(Sub, sub, sub, sub_scalar);

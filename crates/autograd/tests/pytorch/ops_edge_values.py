@@ -45,3 +45,16 @@ for dim in [0, -1]:
     out = out + 13 * x.gather(dim, torch.tensor(0))
     out.backward()
     show(f"grad of 2 softmax + 3 log_softmax + 5 sum + 7 mean + 11 max + 13 gather, dim {dim}", x.grad)
+
+# A scalar over a tensor: __rtruediv__ is reciprocal(x) * s (bits of the values and of the gradient).
+import struct
+
+bits = lambda t: ", ".join(f"0x{struct.unpack('<I', struct.pack('<f', v))[0]:08x}" for v in t.detach().flatten().tolist())
+x = torch.tensor([7.0, 3.0, 0.1, -1.7, 1e-39, 2e-39, 0.0, -0.0, 1e30, inf, 11.0, 13.0], requires_grad=True)
+y = 3.0 / x
+print("3 / x grad_fn", y.grad_fn.name(), y.grad_fn.next_functions[0][0].name())
+y.backward(torch.tensor([1.0, -2.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.25, 3.0]))
+print("3 / x bits", bits(y))
+print("d(3 / x) bits", bits(x.grad))
+z = 2.0 - x
+print("2 - x grad_fn", z.grad_fn.name(), "values", z.detach()[:4].tolist())
