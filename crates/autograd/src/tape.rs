@@ -52,6 +52,7 @@ pub(crate) fn backward_name(op: &'static str) -> &'static str {
         "softmax" => "SoftmaxBackward0",
         "log_softmax" => "LogSoftmaxBackward0",
         "log_softmax_nll" | "nll_loss" => "NllLossBackward0",
+        "nll_loss2d" => "NllLoss2DBackward0",
         "gather" => "GatherBackward0",
         "reshape" | "view" => "ViewBackward0",
         "reshape_alias" => "ReshapeAliasBackward0",

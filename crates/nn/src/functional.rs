@@ -622,17 +622,36 @@ fn scale_or_zero(op: &'static str, values: &Tensor, scales: Vec<Option<f32>>) ->
     })
 }
 
-/// `reduce` for picked losses, dividing a mean by the total weight. A mean
-/// over no target (every one ignored) is NaN with a zero gradient, as in
-/// PyTorch: dividing by 0 would send an infinite gradient into the masks, and
-/// inf * 0 is NaN. (A zero total weight over targets not ignored gives NaN
-/// gradients in PyTorch, and here; PyTorch's stay 0 in rows whose target is
-/// ignored, ours are NaN there too.)
+/// `reduce` for picked losses, dividing a mean by the total weight, in one
+/// node: PyTorch's `nll_loss` is one op, so a loss's `grad_fn` is
+/// `NllLossBackward0` (`NllLoss2DBackward0` for `[N, C, d1, …]` inputs) with
+/// class weights or ignored targets too. The values and gradients are those
+/// of `sum` then `div_scalar`, bit for bit. A mean over no target (every one
+/// ignored) is NaN with a zero gradient, as in PyTorch: dividing by 0 would
+/// send an infinite gradient into the masks, and inf * 0 is NaN. (A zero
+/// total weight over targets not ignored gives NaN gradients in PyTorch, and
+/// here; PyTorch's stay 0 in rows whose target is ignored, ours are NaN there
+/// too.)
 fn reduce_picked(losses: Tensor, reduction: Reduction, picked: &Picked) -> Tensor {
-    if reduction == Reduction::Mean && picked.count == 0 {
-        return losses.sum().mul_scalar(0.0).add_scalar(f32::NAN);
+    if reduction == Reduction::None {
+        return losses;
     }
-    reduce(losses, reduction, picked.total_weight)
+    let op = if losses.dims() > 1 {
+        "nll_loss2d"
+    } else {
+        "nll_loss"
+    };
+    let sum = no_grad(|| losses.sum()).item();
+    // What the output's gradient `g` becomes for each loss.
+    let (value, scale): (f32, fn(f32, f32) -> f32) = match reduction {
+        Reduction::Mean if picked.count == 0 => (f32::NAN, |g, _| g * 0.0),
+        Reduction::Mean => (sum / picked.total_weight, |g, total| g / total),
+        _ => (sum, |g, _| g),
+    };
+    let (shape, total) = (losses.shape().to_vec(), picked.total_weight);
+    Tensor::from_op(vec![value], &[], op, &[&losses], move |g| {
+        vec![Some(Tensor::full(&shape, scale(g.item(), total)))]
+    })
 }
 
 /// Combine per-element losses; the mean divides the sum by `mean_divisor`.

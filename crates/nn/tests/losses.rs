@@ -507,3 +507,40 @@ fn mse_loss_is_its_composite_bit_for_bit() {
         );
     }
 }
+
+/// `nll_loss` is one op in PyTorch, so a loss's `grad_fn` is
+/// `NllLossBackward0` with class weights or ignored targets too
+/// (`NllLoss2DBackward0` for `[N, C, d]` inputs); label smoothing adds two
+/// losses (`AddBackward0`). Names from tests/pytorch/loss_grad_fn_names.py.
+/// With every target ignored the mean is NaN and its gradient 0.
+#[test]
+fn loss_names_are_pytorchs() {
+    let x = Tensor::randn(&[4, 3]).requires_grad_(true);
+    let y = Tensor::from_slice(&[0.0, 1.0, 2.0, 1.0], &[4]);
+    let w = Tensor::from_slice(&[1.0, 2.0, 3.0], &[3]);
+    let ones = Tensor::ones(&[4]);
+    let x3 = Tensor::randn(&[2, 3, 5]).requires_grad_(true);
+    let y3 = Tensor::from_slice(&[0.0, 1.0, 2.0, 1.0, 0.0, 2.0, 2.0, 1.0, 0.0, 0.0], &[2, 5]);
+    for reduction in [Reduction::Mean, Reduction::Sum] {
+        let ce = |x: &Tensor, y: &Tensor, w, ignore, smoothing| {
+            cross_entropy(x, y, w, ignore, reduction, smoothing).grad_fn()
+        };
+        let nll = Some("NllLossBackward0");
+        assert_eq!(ce(&x, &y, None, -100, 0.0), nll, "{reduction:?}");
+        assert_eq!(ce(&x, &y, Some(&w), -100, 0.0), nll, "weight");
+        assert_eq!(ce(&x, &y, None, 1, 0.0), nll, "ignore");
+        assert_eq!(ce(&x, &ones, None, 1, 0.0), nll, "all ignored");
+        let loss = nll_loss(&x, &y, Some(&w), -100, reduction);
+        assert_eq!(loss.grad_fn(), nll, "nll_loss weight");
+        assert_eq!(ce(&x3, &y3, None, -100, 0.0), Some("NllLoss2DBackward0"));
+        assert_eq!(ce(&x.select(0, 0), &y.select(0, 0), None, -100, 0.0), nll);
+        assert_eq!(ce(&x, &y, Some(&w), -100, 0.1), Some("AddBackward0"));
+    }
+    let none = cross_entropy(&x, &y, Some(&w), -100, Reduction::None, 0.0);
+    assert_eq!(none.grad_fn(), Some("NllLossBackward0"));
+
+    let loss = cross_entropy(&x, &ones, Some(&w), 1, Reduction::Mean, 0.0);
+    assert!(loss.item().is_nan());
+    loss.backward().unwrap();
+    assert!(x.grad().unwrap().to_vec().iter().all(|&g| g == 0.0));
+}

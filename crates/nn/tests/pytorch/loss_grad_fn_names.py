@@ -1,0 +1,21 @@
+"""grad_fn names of cross entropy and nll_loss in PyTorch, for loss_names_are_pytorchs in
+crates/nn/tests/losses.rs. Run: python3 loss_grad_fn_names.py"""
+
+import torch
+import torch.nn.functional as F
+
+x = torch.randn(4, 3, requires_grad=True)
+y = torch.tensor([0, 1, 2, 1])
+w = torch.tensor([1.0, 2.0, 3.0])
+x3 = torch.randn(2, 3, 5, requires_grad=True)
+y3 = torch.randint(0, 3, (2, 5))
+for reduction in ["mean", "sum"]:
+    print(reduction, "plain", F.cross_entropy(x, y, reduction=reduction).grad_fn.name())
+    print(reduction, "weight", F.cross_entropy(x, y, weight=w, reduction=reduction).grad_fn.name())
+    print(reduction, "ignore", F.cross_entropy(x, y, ignore_index=1, reduction=reduction).grad_fn.name())
+    print(reduction, "all ignored", F.cross_entropy(x, y * 0 + 1, ignore_index=1, reduction=reduction).grad_fn.name())
+    print(reduction, "nll weight", F.nll_loss(x, y, weight=w, reduction=reduction).grad_fn.name())
+    print(reduction, "[N, C, d]", F.cross_entropy(x3, y3, reduction=reduction).grad_fn.name())
+    print(reduction, "[C]", F.cross_entropy(x[0], y[0], reduction=reduction).grad_fn.name())
+    print(reduction, "smoothing", F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=reduction).grad_fn.name())
+print("none weight", F.cross_entropy(x, y, weight=w, reduction="none").grad_fn.name())
