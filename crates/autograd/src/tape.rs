@@ -22,7 +22,7 @@ use crate::tensor::{Inner, Tensor};
 pub(crate) fn backward_name(op: &'static str) -> &'static str {
     match op {
         "add" | "add_scalar" => "AddBackward0",
-        "sub" => "SubBackward0",
+        "sub" | "sub_scalar" => "SubBackward0",
         "rsub_scalar" => "RsubBackward1",
         "reciprocal" => "ReciprocalBackward0",
         "mul" | "mul_scalar" | "mul_mask" => "MulBackward0",

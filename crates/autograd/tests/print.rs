@@ -71,6 +71,12 @@ fn display_names_the_grad_fn() {
         (w.log_softmax_nll(&[0, 1, 0], 3.0), "NllLossBackward0"),
         (w.max(), "MaxBackward1"),
         (w.clamp(Some(0.0), Some(1.0)), "ClampBackward1"),
+        (&w + 2.0, "AddBackward0"),
+        (&w - 2.0, "SubBackward0"),
+        (2.0 - &w, "RsubBackward1"),
+        (&w / 2.0, "DivBackward0"),
+        (2.0 / &w, "MulBackward0"),
+        (w.reciprocal(), "ReciprocalBackward0"),
     ];
     for (t, name) in names {
         assert_eq!(t.grad_fn(), Some(name));

@@ -328,7 +328,13 @@ impl Tensor {
     }
 
     pub fn sub_scalar(&self, s: f32) -> Tensor {
-        self.add_scalar(-s)
+        Tensor::from_op(
+            map(self, |x| x - s),
+            self.shape(),
+            "sub_scalar",
+            &[self],
+            |g| vec![Some(g.clone())],
+        )
     }
 
     pub fn mul_scalar(&self, s: f32) -> Tensor {
