@@ -14,6 +14,7 @@ pub struct GradCheck {
     pub eps: f64,
     /// Allowed |analytic - numeric| is `atol + rtol * |numeric|`.
     pub atol: f64,
+    /// Relative part of that tolerance.
     pub rtol: f64,
 }
 
@@ -40,6 +41,8 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> Result<(
     gradcheck_with(GradCheck::default(), f, inputs)
 }
 
+/// [`gradcheck`] with the given step and tolerances instead of
+/// [`GradCheck::default`].
 pub fn gradcheck_with(
     cfg: GradCheck,
     f: impl Fn(&[Tensor]) -> Tensor,

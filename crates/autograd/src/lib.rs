@@ -13,7 +13,8 @@
 //!   ([`BackwardError::ModifiedInPlace`], PyTorch's version counter).
 //! - [`no_grad`] / [`NoGradGuard`]: run without recording; [`Tensor::detach`].
 //! - Ops (each with its backward beside it): `matmul` (1-D operands too), `linear`, `add`, `sub`,
-//!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops (`s / x` is `x.reciprocal() * s`, as PyTorch's), `neg`, `reciprocal`, `relu`, `sigmoid`, `tanh`,
+//!   `mul`, `div` (broadcasting; also `+ - * /`), scalar ops (`s / x` is `x.reciprocal() * s`,
+//!   as in PyTorch), `neg`, `reciprocal`, `relu`, `sigmoid`, `tanh`,
 //!   `exp`, `log`, `pow`, `sqrt`, `abs`, `clamp` (`_min`/`_max`), `sum`/`mean` (all or
 //!   `_dim`), `max`/`min` (all), `max_dim`,
 //!   `reshape`/`view`/`flatten`, `transpose`/`permute`, views `narrow`/`select`,
@@ -32,6 +33,8 @@
 //! loss.backward().unwrap();
 //! assert_eq!(w.grad().unwrap().to_vec(), vec![0.0, 0.0]); // relu was off
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod buffer;
 pub mod gradcheck;

@@ -22,12 +22,15 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// A generator seeded with `seed` (`torch.Generator().manual_seed(seed)`):
+    /// equal seeds give equal streams, though not PyTorch's numbers.
     pub fn new(seed: u64) -> Generator {
         Generator {
             rng: Pcg64Mcg::seed_from_u64(seed),
         }
     }
 
+    /// 64 uniformly random bits, say to seed another generator.
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
     }

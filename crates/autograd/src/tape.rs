@@ -202,29 +202,45 @@ impl Drop for Node {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackwardError {
     /// `backward()` without a gradient needs a one-element output, as in PyTorch.
-    NotScalar { shape: Vec<usize> },
+    NotScalar {
+        /// The output's shape.
+        shape: Vec<usize>,
+    },
     /// The output does not depend on any tensor that requires grad.
     DoesNotRequireGrad,
     /// The graph below `op` was already freed by an earlier backward pass.
-    GraphFreed { op: &'static str },
+    GraphFreed {
+        /// The op whose saved values are gone.
+        op: &'static str,
+    },
     /// The explicit upstream gradient has the wrong shape.
     GradShape {
+        /// The output's shape.
         expected: Vec<usize>,
+        /// The gradient's shape.
         got: Vec<usize>,
     },
     /// Input `input` of `op` was changed in place (`with_data_mut`, say an
     /// optimizer step) after the op ran: its rule would read the new values.
     ModifiedInPlace {
+        /// The op that read the input.
         op: &'static str,
+        /// The input's position among the op's inputs, from 0.
         input: usize,
+        /// The input's version counter now (shared by views of its storage).
         version: u64,
+        /// Its version when the op ran.
         recorded: u64,
     },
-    /// The output of `op` was changed in place after the op ran (the rules of
-    /// exp, tanh and softmax read it).
+    /// The output of `op` was changed in place after the op ran. Checked for
+    /// every op, stricter than PyTorch, which checks only outputs a rule
+    /// reads (exp, tanh, sigmoid, sqrt, reciprocal, softmax).
     OutputModifiedInPlace {
+        /// The op whose output it is.
         op: &'static str,
+        /// The output's version counter now (shared by views of its storage).
         version: u64,
+        /// Its version when the op ran.
         recorded: u64,
     },
 }
@@ -495,6 +511,8 @@ pub struct NoGradGuard {
 }
 
 impl NoGradGuard {
+    /// Turn recording off on this thread; dropping the guard restores the
+    /// previous mode, so guards nest.
     #[allow(clippy::new_without_default)]
     pub fn new() -> NoGradGuard {
         let previous = GRAD_ENABLED.with(|g| g.replace(false));

@@ -83,14 +83,17 @@ impl Tensor {
         Tensor::from_vec(vec![value], &[])
     }
 
+    /// Zeros of `shape` (`torch.zeros`).
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 0.0)
     }
 
+    /// Ones of `shape` (`torch.ones`).
     pub fn ones(shape: &[usize]) -> Tensor {
         Tensor::full(shape, 1.0)
     }
 
+    /// `value` in every element of `shape` (`torch.full`).
     pub fn full(shape: &[usize], value: f32) -> Tensor {
         Tensor::from_vec(vec![value; shape.iter().product()], shape)
     }
@@ -347,10 +350,12 @@ impl Tensor {
 
     // ---------------------------------------------------------------- metadata
 
+    /// Size of each dim (`x.shape`); empty for a 0-d tensor.
     pub fn shape(&self) -> &[usize] {
         &self.0.layout.shape
     }
 
+    /// Number of dims (`x.dim()`); 0 for a 0-d tensor.
     pub fn dims(&self) -> usize {
         self.0.layout.shape.len()
     }
@@ -365,14 +370,18 @@ impl Tensor {
         self.shape()[self.dim_index(dim)]
     }
 
+    /// Number of elements (`x.numel()`): the product of the shape, so 1 for a 0-d tensor.
     pub fn numel(&self) -> usize {
         self.0.layout.numel()
     }
 
+    /// Storage step of each dim, in elements (`x.stride()`).
     pub fn strides(&self) -> &[usize] {
         &self.0.layout.strides
     }
 
+    /// Row-major with no gaps (`x.is_contiguous()`): dims of size 1 may have
+    /// any stride, and an empty tensor is contiguous, as in PyTorch.
     pub fn is_contiguous(&self) -> bool {
         self.0.layout.is_contiguous()
     }
@@ -582,6 +591,8 @@ impl Tensor {
         self
     }
 
+    /// Whether ops on this tensor are recorded (`x.requires_grad`): set on leaves
+    /// by [`Tensor::requires_grad_`], true for the output of a recorded op.
     pub fn requires_grad(&self) -> bool {
         self.0.requires_grad.load(Ordering::Relaxed)
     }

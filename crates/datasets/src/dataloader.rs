@@ -108,10 +108,12 @@ impl DataLoader {
         self.epoch.load(Ordering::SeqCst)
     }
 
+    /// Samples per batch (`loader.batch_size`); the last batch may hold fewer.
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
 
+    /// The dataset the batches are drawn from (`loader.dataset`).
     pub fn dataset(&self) -> &dyn Dataset {
         &*self.dataset
     }
@@ -126,6 +128,7 @@ impl DataLoader {
         }
     }
 
+    /// True when an epoch has no batch.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -20,6 +20,7 @@ pub trait Dataset: Send + Sync {
     /// `index >= len()`, like indexing a slice.
     fn get(&self, index: usize) -> (Tensor, f32);
 
+    /// True when there is no sample.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -86,10 +87,12 @@ impl TensorDataset {
         }
     }
 
+    /// All inputs, `[N, ...]` (detached and contiguous).
     pub fn inputs(&self) -> &Tensor {
         &self.inputs
     }
 
+    /// All targets, `[N]` (detached and contiguous).
     pub fn targets(&self) -> &Tensor {
         &self.targets
     }
@@ -143,6 +146,7 @@ impl Subset {
         }
     }
 
+    /// The indices into the underlying dataset, in order (`Subset.indices`).
     pub fn indices(&self) -> &[usize] {
         &self.indices
     }

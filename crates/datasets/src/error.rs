@@ -10,47 +10,99 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum DatasetError {
     /// The operating system refused to read or write `path`.
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file or directory read, written or created (the URL, when
+        /// reading back a download to verify it).
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
     /// `path` starts with gzip's magic bytes but does not decompress.
-    Gzip { path: PathBuf, source: io::Error },
+    Gzip {
+        /// The gzip file (the URL, for a download).
+        path: PathBuf,
+        /// The decompressor's error.
+        source: io::Error,
+    },
     /// The first two bytes of an IDX file must be zero.
-    BadMagic { path: PathBuf, magic: [u8; 4] },
+    BadMagic {
+        /// The IDX file.
+        path: PathBuf,
+        /// The file's first four bytes, as read.
+        magic: [u8; 4],
+    },
     /// The IDX element type code is not one of 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E.
-    UnsupportedType { path: PathBuf, code: u8 },
+    UnsupportedType {
+        /// The IDX file.
+        path: PathBuf,
+        /// The type code found (the magic's third byte).
+        code: u8,
+    },
     /// `path` holds fewer bytes than its header promises (or than a header needs).
     Truncated {
+        /// The IDX file.
         path: PathBuf,
+        /// The length the header gives (or, if the header itself is cut
+        /// short, the length it needs), in decompressed bytes.
         expected: u64,
+        /// The length found, in decompressed bytes.
         actual: u64,
     },
     /// `path` holds more bytes than its header promises (`actual`: how many,
     /// when known without reading on; not for gzip).
     TrailingBytes {
+        /// The IDX file.
         path: PathBuf,
+        /// Bytes the header promises, decompressed.
         expected: u64,
+        /// Bytes the file holds; `None` for gzip, which is not read to the end.
         actual: Option<u64>,
     },
     /// The dimensions in the header of `path` multiply past what memory can address.
-    TooLarge { path: PathBuf, dims: Vec<u64> },
+    TooLarge {
+        /// The IDX file.
+        path: PathBuf,
+        /// The dimensions the header announces.
+        dims: Vec<u64>,
+    },
     /// A well-formed IDX file that is not what the dataset needs (wrong element
     /// type or rank, image and label counts that differ, a label out of range).
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The IDX file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Neither the md5 of the file nor the SHA-256 of its decompressed content
     /// matches the published value.
     Checksum {
+        /// The source checked: the URL of a download, else the local file.
         path: PathBuf,
+        /// The published checksum(s), e.g. `md5 <hex>`.
         expected: String,
+        /// The checksum(s) computed, in the same form.
         actual: String,
     },
     /// One download attempt failed (HTTP status, timeout, connection, short body).
-    Download { url: String, message: String },
+    Download {
+        /// The URL requested.
+        url: String,
+        /// What failed, e.g. `HTTP 404` or a truncated body.
+        message: String,
+    },
     /// A dataset file is missing and nothing could provide it. `attempts` lists
     /// what was tried; the message lists the ways to get the data.
     NotFound {
+        /// The dataset's name: `MNIST` or `FashionMNIST`.
         dataset: &'static str,
+        /// The missing file's name, decompressed (e.g. `train-images-idx3-ubyte`).
         file: String,
+        /// The raw directory it was looked for in (`ROOT/<dataset>/raw`).
         dir: PathBuf,
+        /// Why each source tried failed (Debian package, mirrors); empty when
+        /// nothing was tried (e.g. without `download`).
         attempts: Vec<String>,
+        /// The ways to get the data, as one sentence.
         help: String,
     },
 }

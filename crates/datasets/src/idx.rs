@@ -17,11 +17,17 @@ use crate::DatasetError;
 /// The elements of an IDX file, in the file's own type.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IdxData {
+    /// Type code 0x08: unsigned bytes (MNIST's pixels and labels).
     U8(Vec<u8>),
+    /// Type code 0x09: signed bytes.
     I8(Vec<i8>),
+    /// Type code 0x0B: 16-bit signed integers.
     I16(Vec<i16>),
+    /// Type code 0x0C: 32-bit signed integers.
     I32(Vec<i32>),
+    /// Type code 0x0D: 32-bit floats.
     F32(Vec<f32>),
+    /// Type code 0x0E: 64-bit floats.
     F64(Vec<f64>),
 }
 
@@ -42,7 +48,9 @@ impl IdxData {
 /// A decoded IDX file: its dimensions and its elements (row-major).
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdxArray {
+    /// The dimensions from the header, outermost first (e.g. `[N, 28, 28]`).
     pub dims: Vec<usize>,
+    /// The elements, row-major, `dims.iter().product()` of them.
     pub data: IdxData,
 }
 

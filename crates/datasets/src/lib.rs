@@ -27,6 +27,8 @@
 //! # Ok::<(), datasets::DatasetError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod dataloader;
 mod dataset;
 mod download;

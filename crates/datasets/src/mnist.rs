@@ -239,6 +239,7 @@ impl Mnist {
         self
     }
 
+    /// Which dataset this is: MNIST or FashionMNIST.
     pub fn variant(&self) -> MnistVariant {
         self.variant
     }
@@ -248,6 +249,7 @@ impl Mnist {
         self.train
     }
 
+    /// The class names, indexed by label (torchvision's `classes`).
     pub fn classes(&self) -> &'static [&'static str] {
         self.variant.classes()
     }

@@ -66,10 +66,12 @@ impl Normalize {
         }
     }
 
+    /// The mean of each channel, as given to [`new`](Self::new).
     pub fn mean(&self) -> &[f32] {
         &self.mean
     }
 
+    /// The standard deviation of each channel, as given to [`new`](Self::new).
     pub fn std(&self) -> &[f32] {
         &self.std
     }

@@ -19,30 +19,45 @@ use crate::StateDict;
 #[derive(Debug)]
 pub enum CheckpointError {
     /// The file does not exist.
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The path that was asked for.
+        path: PathBuf,
+    },
     /// Reading or writing failed (`action` is "read" or "write").
     Io {
+        /// The checkpoint's path.
         path: PathBuf,
+        /// `"read"` (on load) or `"write"` (on save).
         action: &'static str,
+        /// The underlying I/O error.
         source: io::Error,
     },
     /// Not a valid safetensors file: truncated, corrupt header, bad offsets…
     Format {
+        /// The checkpoint's path.
         path: PathBuf,
+        /// The safetensors crate's error, from parsing on load or serializing on save.
         source: SafeTensorError,
     },
     /// A tensor of a dtype that is not converted to f32 (BOOL, U8, F8, …).
     UnsupportedDtype {
+        /// The checkpoint's path.
         path: PathBuf,
+        /// The tensor's name in the file.
         key: String,
+        /// The tensor's safetensors dtype, as it prints (`"BOOL"`, `"U8"`, …).
         dtype: String,
     },
     /// A value that f32 cannot hold: an F64 beyond f32's range, or an
     /// integer beyond 2^24 (not exact in f32).
     OutOfF32Range {
+        /// The checkpoint's path.
         path: PathBuf,
+        /// The tensor's name in the file.
         key: String,
+        /// The tensor's safetensors dtype: `"F64"`, `"I32"` or `"I64"`.
         dtype: String,
+        /// The tensor's first value that does not fit, as f64.
         value: f64,
     },
     /// `load_state_dict`: what does not fit the module, all of it at once,
@@ -61,6 +76,7 @@ pub enum CheckpointError {
 /// A tensor of a state dict whose shape differs from the module's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeMismatch {
+    /// The tensor's state dict key (`"0.weight"`, …).
     pub key: String,
     /// The module's shape.
     pub expected: Vec<usize>,

@@ -178,6 +178,7 @@ pub struct Softmax {
 }
 
 impl Softmax {
+    /// `nn.Softmax(dim)`; a negative `dim` counts from the end (checked in `forward`).
     pub fn new(dim: isize) -> Softmax {
         Softmax { dim }
     }
@@ -200,6 +201,7 @@ pub struct LogSoftmax {
 }
 
 impl LogSoftmax {
+    /// `nn.LogSoftmax(dim)`; a negative `dim` counts from the end (checked in `forward`).
     pub fn new(dim: isize) -> LogSoftmax {
         LogSoftmax { dim }
     }

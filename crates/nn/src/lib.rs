@@ -29,6 +29,8 @@
 //! assert_eq!(model.named_parameters()[0].0, "linear_relu_stack.0.weight");
 //! ```
 
+#![warn(missing_docs)]
+
 mod batchnorm;
 mod checkpoint;
 pub mod functional;

@@ -42,11 +42,15 @@ impl CrossEntropyLoss {
         self
     }
 
+    /// Class-index targets equal to this contribute nothing and do not count in
+    /// the mean (`ignore_index=`, PyTorch's default -100). With class-probability
+    /// targets it must stay negative: `forward` panics otherwise, as PyTorch raises.
     pub fn ignore_index(mut self, ignore_index: i64) -> CrossEntropyLoss {
         self.ignore_index = ignore_index;
         self
     }
 
+    /// How the per-element losses are combined (`reduction=`, mean by default).
     pub fn reduction(mut self, reduction: Reduction) -> CrossEntropyLoss {
         self.reduction = reduction;
         self
@@ -58,6 +62,8 @@ impl CrossEntropyLoss {
         self
     }
 
+    /// The loss of logits `input` against class indices or class probabilities
+    /// `target`; panics as [`functional::cross_entropy`] does.
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         functional::cross_entropy(
             input,
@@ -100,16 +106,21 @@ impl NLLLoss {
         self
     }
 
+    /// Targets equal to this contribute nothing and do not count in the mean
+    /// (`ignore_index=`, PyTorch's default -100).
     pub fn ignore_index(mut self, ignore_index: i64) -> NLLLoss {
         self.ignore_index = ignore_index;
         self
     }
 
+    /// How the per-element losses are combined (`reduction=`, mean by default).
     pub fn reduction(mut self, reduction: Reduction) -> NLLLoss {
         self.reduction = reduction;
         self
     }
 
+    /// The loss of log-probabilities `input` `[N, C]` (or `[N, C, d…]`) at class
+    /// indices `target`; panics as [`functional::nll_loss`] does.
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         functional::nll_loss(
             input,
@@ -134,15 +145,19 @@ pub struct MSELoss {
 }
 
 impl MSELoss {
+    /// PyTorch's default: mean.
     pub fn new() -> MSELoss {
         MSELoss::default()
     }
 
+    /// How the per-element losses are combined (`reduction=`, mean by default).
     pub fn reduction(mut self, reduction: Reduction) -> MSELoss {
         self.reduction = reduction;
         self
     }
 
+    /// The squared error of `input` against `target`; panics if their shapes
+    /// differ (PyTorch would broadcast them, with a warning).
     pub fn forward(&self, input: &Tensor, target: &Tensor) -> Tensor {
         functional::mse_loss(input, target, self.reduction)
     }

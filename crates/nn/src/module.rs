@@ -356,6 +356,7 @@ pub struct StateDict {
 }
 
 impl StateDict {
+    /// An empty state dict.
     pub fn new() -> StateDict {
         StateDict::default()
     }
@@ -370,22 +371,27 @@ impl StateDict {
         }
     }
 
+    /// The tensor under `name`, if any.
     pub fn get(&self, name: &str) -> Option<&Tensor> {
         self.entries.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
+    /// The names, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(n, _)| n.as_str())
     }
 
+    /// The names with their tensors, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.entries.iter().map(|(n, t)| (n.as_str(), t))
     }
 
+    /// The number of tensors.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether it holds no tensor.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -19,6 +19,7 @@ pub struct Sequential {
 }
 
 impl Sequential {
+    /// The given layers, in order; [`sequential!`](crate::sequential) boxes them for you.
     pub fn new(layers: Vec<Box<dyn Module>>) -> Sequential {
         Sequential { layers }
     }
@@ -34,10 +35,12 @@ impl Sequential {
         self.layers.get(index).map(|l| l.as_ref())
     }
 
+    /// The number of layers (`len(seq)` in PyTorch).
     pub fn len(&self) -> usize {
         self.layers.len()
     }
 
+    /// Whether there are no layers.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
     }

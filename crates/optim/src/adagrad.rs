@@ -12,11 +12,21 @@ use crate::optimizer::{buffer, decayed_grad, flag, Rule};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdagradConfig {
+    /// `lr` in torch.optim.Adagrad: the learning rate (1e-2); must not be negative.
     pub lr: f64,
+    /// `lr_decay` in torch.optim.Adagrad: step `t` uses `lr / (1 + (t-1)·lr_decay)` (0);
+    /// must not be negative.
     pub lr_decay: f64,
+    /// `weight_decay` in torch.optim.Adagrad: L2 penalty added to the gradient (0); must
+    /// not be negative.
     pub weight_decay: f64,
+    /// `initial_accumulator_value` in torch.optim.Adagrad: starting value of the sum of
+    /// squared gradients (0); must not be negative.
     pub initial_accumulator_value: f64,
+    /// `eps` in torch.optim.Adagrad: added to the denominator `sqrt(sum)` (1e-10); must not
+    /// be negative.
     pub eps: f64,
+    /// `maximize` in torch.optim.Adagrad: maximize the objective instead of minimizing (false).
     pub maximize: bool,
 }
 

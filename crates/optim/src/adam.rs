@@ -12,12 +12,19 @@ use crate::optimizer::{buffer, decayed_grad, flag, lerp, Rule};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamConfig {
+    /// `lr` in torch.optim.Adam: the learning rate (1e-3); must not be negative.
     pub lr: f64,
+    /// `betas` in torch.optim.Adam: decay rates of the averages of the gradient and of
+    /// its square ((0.9, 0.999)); each must be in [0, 1).
     pub betas: (f64, f64),
+    /// `eps` in torch.optim.Adam: added to the denominator (1e-8); must not be negative.
     pub eps: f64,
     /// L2 penalty added to the gradient.
     pub weight_decay: f64,
+    /// `amsgrad` in torch.optim.Adam: divide by the running maximum of the average of
+    /// squared gradients (AMSGrad) (false).
     pub amsgrad: bool,
+    /// `maximize` in torch.optim.Adam: maximize the objective instead of minimizing (false).
     pub maximize: bool,
 }
 
@@ -38,11 +45,20 @@ impl Default for AdamConfig {
 /// applied to the parameter: `p = p·(1 - lr·wd)`, not added to the gradient).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamWConfig {
+    /// `lr` in torch.optim.AdamW: the learning rate (1e-3); must not be negative.
     pub lr: f64,
+    /// `betas` in torch.optim.AdamW: decay rates of the averages of the gradient and of
+    /// its square ((0.9, 0.999)); each must be in [0, 1).
     pub betas: (f64, f64),
+    /// `eps` in torch.optim.AdamW: added to the denominator (1e-8); must not be negative.
     pub eps: f64,
+    /// `weight_decay` in torch.optim.AdamW: decoupled decay, `p = p·(1 - lr·weight_decay)`
+    /// before the Adam update (1e-2); must not be negative.
     pub weight_decay: f64,
+    /// `amsgrad` in torch.optim.AdamW: divide by the running maximum of the average of
+    /// squared gradients (AMSGrad) (false).
     pub amsgrad: bool,
+    /// `maximize` in torch.optim.AdamW: maximize the objective instead of minimizing (false).
     pub maximize: bool,
 }
 

@@ -19,9 +19,12 @@ use crate::{
 /// weight decay 1e-2 for AdamW, else 0).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptimOptions {
+    /// Learning rate; `None` takes the optimizer's default.
     pub lr: Option<f64>,
     /// SGD and RMSprop only.
     pub momentum: f64,
+    /// Weight decay (decoupled for AdamW, an L2 penalty for the others); `None`
+    /// takes the optimizer's default.
     pub weight_decay: Option<f64>,
     /// SGD only.
     pub nesterov: bool,

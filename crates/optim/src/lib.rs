@@ -32,6 +32,8 @@
 //! assert!((x.item() - 3.0).abs() < 1e-4);
 //! ```
 
+#![warn(missing_docs)]
+
 mod adagrad;
 mod adam;
 mod by_name;

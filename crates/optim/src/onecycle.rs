@@ -21,12 +21,15 @@ pub enum AnnealStrategy {
 pub struct OneCycleConfig {
     /// Fraction of the steps spent raising the lr.
     pub pct_start: f64,
+    /// `anneal_strategy` in OneCycleLR: how the lr and momentum move within a phase (`Cos`).
     pub anneal_strategy: AnnealStrategy,
     /// Cycle the optimizer's momentum (SGD, RMSprop) or `betas[0]` (Adam)
     /// inversely to the lr. As in PyTorch, this sets SGD's momentum even if it
     /// was built without one.
     pub cycle_momentum: bool,
+    /// `base_momentum` in OneCycleLR: the momentum when the lr is at `max_lr` (0.85).
     pub base_momentum: f64,
+    /// `max_momentum` in OneCycleLR: the momentum at the start and the end of the cycle (0.95).
     pub max_momentum: f64,
     /// The first lr is `max_lr / div_factor`.
     pub div_factor: f64,
@@ -64,6 +67,9 @@ pub struct OneCycleLR {
 }
 
 impl OneCycleLR {
+    /// A OneCycleLR peaking at `max_lr` over `total_steps` batches; makes the initial
+    /// step. Refuses `total_steps` 0, a `pct_start` outside [0, 1], and `cycle_momentum`
+    /// with an optimizer without momentum (Adagrad).
     pub fn new(
         optimizer: &mut dyn Optimizer,
         max_lr: f64,

@@ -101,7 +101,9 @@ pub trait Optimizer: Send {
 /// them exactly (inf included); JSON needs serde_json's `float_roundtrip` feature.
 #[derive(Clone, Debug, Default)]
 pub struct OptimizerState {
+    /// Per-parameter buffers, `state.<i>.<buffer>`.
     pub tensors: BTreeMap<String, Tensor>,
+    /// Step counts, `state.<i>.step`, and group hyperparameters, `param_groups.<g>.<name>`.
     pub scalars: BTreeMap<String, f64>,
 }
 
@@ -118,12 +120,16 @@ pub struct OptimizerState {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ParamGroup {
+    /// The group's parameters.
     pub params: Vec<Tensor>,
+    /// The group's learning rate; `None` takes the optimizer's.
     pub lr: Option<f64>,
+    /// The group's weight decay; `None` takes the optimizer's.
     pub weight_decay: Option<f64>,
 }
 
 impl ParamGroup {
+    /// A group of `params` with the optimizer's lr and weight decay.
     pub fn new(params: Vec<Tensor>) -> ParamGroup {
         ParamGroup {
             params,
@@ -132,11 +138,13 @@ impl ParamGroup {
         }
     }
 
+    /// Give the group its own learning rate.
     pub fn lr(mut self, lr: f64) -> ParamGroup {
         self.lr = Some(lr);
         self
     }
 
+    /// Give the group its own weight decay.
     pub fn weight_decay(mut self, weight_decay: f64) -> ParamGroup {
         self.weight_decay = Some(weight_decay);
         self

@@ -9,7 +9,9 @@ use crate::scheduler::{group_lrs, save_list, LrScheduler, Reader};
 /// Whether the monitored metric should go down (a loss) or up (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlateauMode {
+    /// Lower is better (`mode="min"`, PyTorch's default).
     Min,
+    /// Higher is better (`mode="max"`).
     Max,
 }
 
@@ -25,12 +27,16 @@ pub enum ThresholdMode {
 /// `ReduceLROnPlateau`'s arguments, with PyTorch's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlateauConfig {
+    /// `mode`: whether the metric should go down or up (`Min`).
     pub mode: PlateauMode,
     /// `new_lr = lr · factor`; must be below 1.
     pub factor: f64,
     /// Epochs without improvement tolerated before the lr is cut.
     pub patience: usize,
+    /// `threshold`: how much better than the best a metric must be to count as an
+    /// improvement, as `threshold_mode` measures it (1e-4).
     pub threshold: f64,
+    /// `threshold_mode`: relative or absolute `threshold` (`Rel`).
     pub threshold_mode: ThresholdMode,
     /// Epochs to wait after a cut before counting bad epochs again.
     pub cooldown: usize,
@@ -81,6 +87,8 @@ pub struct ReduceLROnPlateau {
 }
 
 impl ReduceLROnPlateau {
+    /// A ReduceLROnPlateau for `optimizer`'s groups; it changes no lr until stepped.
+    /// Refuses a `factor` of 1 or more (or NaN).
     pub fn new(
         optimizer: &dyn Optimizer,
         config: PlateauConfig,

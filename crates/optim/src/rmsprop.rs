@@ -12,12 +12,23 @@ use crate::optimizer::{buffer, decayed_grad, flag, lerp, Rule};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RmspropConfig {
+    /// `lr` in torch.optim.RMSprop: the learning rate (1e-2); must not be negative.
     pub lr: f64,
+    /// `alpha` in torch.optim.RMSprop: smoothing constant of the average of squared
+    /// gradients, `v = alpha·v + (1 - alpha)·g·g` (0.99); must not be negative.
     pub alpha: f64,
+    /// `eps` in torch.optim.RMSprop: added to the denominator (1e-8); must not be negative.
     pub eps: f64,
+    /// `weight_decay` in torch.optim.RMSprop: L2 penalty added to the gradient (0); must
+    /// not be negative.
     pub weight_decay: f64,
+    /// `momentum` in torch.optim.RMSprop: momentum factor (0: no momentum buffer); must not
+    /// be negative.
     pub momentum: f64,
+    /// `centered` in torch.optim.RMSprop: divide by `sqrt(v - ḡ·ḡ)` (an estimate of the
+    /// gradient's variance, `ḡ` its running average) rather than by `sqrt(v)` (false).
     pub centered: bool,
+    /// `maximize` in torch.optim.RMSprop: maximize the objective instead of minimizing (false).
     pub maximize: bool,
 }
 

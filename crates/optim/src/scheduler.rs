@@ -228,6 +228,8 @@ pub struct StepLR {
 }
 
 impl StepLR {
+    /// A StepLR on `optimizer`'s lrs, after PyTorch's initial step (epoch 0);
+    /// refuses a `step_size` of 0.
     pub fn new(
         optimizer: &mut dyn Optimizer,
         step_size: usize,
@@ -303,6 +305,8 @@ pub struct MultiStepLR {
 }
 
 impl MultiStepLR {
+    /// A MultiStepLR on `optimizer`'s lrs, after PyTorch's initial step (epoch 0);
+    /// `milestones` are epochs, in any order.
     pub fn new(
         optimizer: &mut dyn Optimizer,
         milestones: &[usize],
@@ -377,6 +381,7 @@ pub struct ExponentialLR {
 }
 
 impl ExponentialLR {
+    /// An ExponentialLR on `optimizer`'s lrs, after PyTorch's initial step (epoch 0).
     pub fn new(optimizer: &mut dyn Optimizer, gamma: f64) -> Result<ExponentialLR, OptimError> {
         let mut scheduler = ExponentialLR {
             base: Base::new(optimizer),
@@ -431,6 +436,8 @@ pub struct CosineAnnealingLR {
 }
 
 impl CosineAnnealingLR {
+    /// A CosineAnnealingLR on `optimizer`'s lrs, after PyTorch's initial step (epoch 0);
+    /// refuses a `t_max` of 0.
     pub fn new(
         optimizer: &mut dyn Optimizer,
         t_max: usize,
@@ -515,6 +522,9 @@ pub struct LinearLR {
 }
 
 impl LinearLR {
+    /// A LinearLR on `optimizer`'s lrs, after PyTorch's initial step (epoch 0, which
+    /// scales them by `start_factor`); refuses a `start_factor` outside (0, 1] or an
+    /// `end_factor` outside [0, 1].
     pub fn new(
         optimizer: &mut dyn Optimizer,
         start_factor: f64,

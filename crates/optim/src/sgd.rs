@@ -13,11 +13,22 @@ use crate::optimizer::{buffer, decayed_grad, flag, Rule};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SgdConfig {
+    /// `lr` in torch.optim.SGD: the learning rate (1e-3); must not be negative.
     pub lr: f64,
+    /// `momentum` in torch.optim.SGD: momentum factor (0: no momentum buffer); must not be
+    /// negative.
     pub momentum: f64,
+    /// `dampening` in torch.optim.SGD: `buf = momentum·buf + (1 - dampening)·g` after the
+    /// first step (0).
     pub dampening: f64,
+    /// `weight_decay` in torch.optim.SGD: L2 penalty added to the gradient (0); must not be
+    /// negative.
     pub weight_decay: f64,
+    /// `nesterov` in torch.optim.SGD: Nesterov momentum (false); needs a positive momentum
+    /// and zero dampening.
     pub nesterov: bool,
+    /// `maximize` in torch.optim.SGD: maximize the objective (step along the gradient)
+    /// instead of minimizing (false).
     pub maximize: bool,
 }
 

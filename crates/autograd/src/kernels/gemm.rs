@@ -11,11 +11,17 @@ mod avx512;
 /// Transposing is swapping the strides, with no copy.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {
+    /// The storage the elements are read from.
     pub data: &'a [f32],
+    /// Index in `data` of element `(0, 0)`.
     pub offset: usize,
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
+    /// Step in `data` from one row to the next.
     pub row_stride: usize,
+    /// Step in `data` from one column to the next (along a row).
     pub col_stride: usize,
 }
 
@@ -32,6 +38,7 @@ impl<'a> MatRef<'a> {
         }
     }
 
+    /// The transpose, `cols x rows`: the strides swapped, no copy.
     pub fn t(self) -> MatRef<'a> {
         MatRef {
             rows: self.cols,

@@ -317,6 +317,7 @@ impl Tensor {
 
     // ---------------------------------------------------------------- scalar
 
+    /// `self + s` for a constant `s` (PyTorch's `x + s`; what `x + s` calls).
     pub fn add_scalar(&self, s: f32) -> Tensor {
         Tensor::from_op(
             map(self, |x| x + s),
@@ -327,6 +328,7 @@ impl Tensor {
         )
     }
 
+    /// `self - s` for a constant `s` (PyTorch's `x - s`; what `x - s` calls).
     pub fn sub_scalar(&self, s: f32) -> Tensor {
         Tensor::from_op(
             map(self, |x| x - s),
@@ -337,6 +339,7 @@ impl Tensor {
         )
     }
 
+    /// `self * s` for a constant `s` (PyTorch's `x * s`; what `x * s` and `s * x` call).
     pub fn mul_scalar(&self, s: f32) -> Tensor {
         Tensor::from_op(
             map(self, |x| x * s),
@@ -373,6 +376,7 @@ impl Tensor {
         })
     }
 
+    /// `self / s` for a constant `s` (PyTorch's `x / s`; what `x / s` calls).
     pub fn div_scalar(&self, s: f32) -> Tensor {
         Tensor::from_op(
             map(self, |x| x / s),
@@ -408,6 +412,7 @@ impl Tensor {
 
     // ---------------------------------------------------------------- unary
 
+    /// `-self` (`torch.neg`; also unary `-` here).
     pub fn neg(&self) -> Tensor {
         Tensor::from_op(map(self, |x| -x), self.shape(), "neg", &[self], |g| {
             vec![Some(g.neg())]
@@ -484,6 +489,7 @@ impl Tensor {
         )
     }
 
+    /// `1 / (1 + exp(-x))` (`torch.sigmoid`).
     pub fn sigmoid(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, |v| 1.0 / (1.0 + (-v).exp())), self.shape());
         let saved = y.clone();
@@ -495,6 +501,7 @@ impl Tensor {
         })
     }
 
+    /// Hyperbolic tangent (`torch.tanh`).
     pub fn tanh(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, f32::tanh), self.shape());
         let saved = y.clone();
@@ -506,6 +513,7 @@ impl Tensor {
         })
     }
 
+    /// `e^x` (`torch.exp`).
     pub fn exp(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, f32::exp), self.shape());
         let saved = y.clone();
@@ -520,6 +528,7 @@ impl Tensor {
         })
     }
 
+    /// Square root (`torch.sqrt`).
     pub fn sqrt(&self) -> Tensor {
         let y = Tensor::from_vec(map(self, f32::sqrt), self.shape());
         let saved = y.clone();
