@@ -106,7 +106,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub shuffle: bool,
     /// Seed of the initial weights and of the shuffling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Start from these weights (safetensors with PyTorch's state_dict names, e.g. saved by PyTorch).
     #[arg(long, value_name = "FILE.safetensors")]

@@ -386,6 +386,9 @@ fn a_negative_count_is_rejected_as_a_value_not_a_flag() {
             .assert_usage_error(&[&format!("'{value}'"), flag, "is not in 1..="])
             .assert_no_training();
     }
+    train(data.path(), &["--seed", "-1"])
+        .assert_usage_error(&["'-1'", "--seed", "invalid digit"])
+        .assert_no_training();
 }
 
 #[test]

@@ -630,8 +630,7 @@ fn scale_or_zero(op: &'static str, values: &Tensor, scales: Vec<Option<f32>>) ->
 /// ignored) is NaN with a zero gradient, as in PyTorch: dividing by 0 would
 /// send an infinite gradient into the masks, and inf * 0 is NaN. (A zero
 /// total weight over targets not ignored gives NaN gradients in PyTorch, and
-/// here; PyTorch's stay 0 in rows whose target is ignored, ours are NaN there
-/// too.)
+/// here, except in rows whose target is ignored: 0 in both.)
 fn reduce_picked(losses: Tensor, reduction: Reduction, picked: &Picked) -> Tensor {
     if reduction == Reduction::None {
         return losses;
