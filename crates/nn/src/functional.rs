@@ -640,16 +640,22 @@ fn reduce_picked(losses: Tensor, reduction: Reduction, picked: &Picked) -> Tenso
     } else {
         "nll_loss"
     };
-    let sum = no_grad(|| losses.sum()).item();
-    // What the output's gradient `g` becomes for each loss.
-    let (value, scale): (f32, fn(f32, f32) -> f32) = match reduction {
-        Reduction::Mean if picked.count == 0 => (f32::NAN, |g, _| g * 0.0),
-        Reduction::Mean => (sum / picked.total_weight, |g, total| g / total),
-        _ => (sum, |g, _| g),
-    };
     let (shape, total) = (losses.shape().to_vec(), picked.total_weight);
+    let empty = picked.count == 0;
+    let sum = no_grad(|| losses.sum()).item();
+    let value = match reduction {
+        Reduction::Mean if empty => f32::NAN,
+        Reduction::Mean => sum / total,
+        _ => sum,
+    };
     Tensor::from_op(vec![value], &[], op, &[&losses], move |g| {
-        vec![Some(Tensor::full(&shape, scale(g.item(), total)))]
+        // The output's gradient, as each loss receives it.
+        let g = match reduction {
+            Reduction::Mean if empty => g.item() * 0.0,
+            Reduction::Mean => g.item() / total,
+            _ => g.item(),
+        };
+        vec![Some(Tensor::full(&shape, g))]
     })
 }
 
