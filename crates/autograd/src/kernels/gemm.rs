@@ -512,6 +512,138 @@ mod tests {
         }
     }
 
+    /// Data whose rows are zero across whole 32-column panels here and there,
+    /// as a batch of images is across its background.
+    fn with_zero_runs(g: &mut crate::Generator, rows: usize, cols: usize) -> Vec<f32> {
+        let mut x: Vec<f32> = (0..rows * cols).map(|_| g.normal(0.0, 1.0)).collect();
+        for row in x.chunks_mut(cols) {
+            for run in row.chunks_mut(32) {
+                // All zero; zero in one half only (not to be skipped); a -0.0.
+                let half = run.len().min(16);
+                match g.uniform(0.0, 1.0) {
+                    u if u < 0.3 => run.fill(0.0),
+                    u if u < 0.4 => run[..half].fill(0.0),
+                    u if u < 0.5 => run[half..].fill(0.0),
+                    u if u < 0.6 => run[0] = -0.0,
+                    _ => {}
+                }
+            }
+        }
+        x
+    }
+
+    /// The AVX-512 kernel leaves out the steps against rows of its panel
+    /// operand that are zero across the panel (`pack_nonzero_rows`). Each
+    /// element is still exactly the chain of fused multiply-adds over all
+    /// of k in order, then `alpha * acc + bias`, `+ beta * c`, ReLU: the
+    /// skipped steps would have added nothing. For any thread count.
+    #[test]
+    fn skipped_zero_rows_give_the_full_chain_of_multiply_adds() {
+        if Kernel::detect() == Kernel::Portable {
+            return;
+        }
+        let mut g = crate::Generator::new(11);
+        // (m, k, n, a transposed): the first layer's weight gradient, g^T @ x;
+        // a product with a bias and ReLU; a ragged one (last panel 13 wide).
+        for (m, k, n, a_t, bias, relu) in [
+            (512, 64, 784, true, false, false),
+            (100, 40, 70, false, true, true),
+            (45, 30, 77, false, false, true),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| g.normal(0.0, 1.0)).collect();
+            let x = with_zero_runs(&mut g, k, n);
+            let bias_values: Vec<f32> = (0..n).map(|_| g.normal(0.0, 1.0)).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| g.normal(0.0, 1.0)).collect();
+            let am = if a_t {
+                MatRef::row_major(&a, k, m).t()
+            } else {
+                MatRef::row_major(&a, m, k)
+            };
+            let xm = MatRef::row_major(&x, k, n);
+            let bias = bias.then_some(&bias_values[..]);
+            for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 1.0)] {
+                let mut want = Vec::with_capacity(m * n);
+                for i in 0..m {
+                    for j in 0..n {
+                        let acc = (0..k).fold(0.0f32, |acc, p| {
+                            let y = x[p * n + j];
+                            let a = a[if a_t { p * m + i } else { i * k + p }];
+                            a.mul_add(y, acc)
+                        });
+                        let mut v = alpha.mul_add(acc, bias.map_or(0.0, |b| b[j]));
+                        if beta != 0.0 {
+                            v = beta.mul_add(c0[i * n + j], v);
+                        }
+                        want.push(if relu { relu_f32(v) } else { v });
+                    }
+                }
+                for threads in [1, 2, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    let mut c = c0.clone();
+                    check(am, xm);
+                    // SAFETY: checked above; `c` holds m*n initialised values.
+                    pool.install(|| unsafe {
+                        gemm_ptr_with(
+                            Kernel::detect(),
+                            alpha,
+                            am,
+                            xm,
+                            bias,
+                            relu,
+                            beta,
+                            c.as_mut_ptr(),
+                        )
+                    });
+                    for (idx, (got, want)) in c.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            got.to_bits(),
+                            want.to_bits(),
+                            "{m}x{k}x{n} alpha={alpha} beta={beta} threads={threads} at {idx}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// An infinity or NaN in one operand times a zero in the other is NaN,
+    /// in PyTorch and here: the zero rows the AVX-512 kernel would skip are
+    /// multiplied when the other operand is not finite.
+    #[test]
+    fn a_non_finite_value_meeting_zero_rows_still_gives_nan() {
+        let mut g = crate::Generator::new(12);
+        let (m, k, n) = (512, 64, 784);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut a: Vec<f32> = (0..k * m).map(|_| g.normal(0.0, 1.0)).collect();
+            let mut x = with_zero_runs(&mut g, k, n);
+            // Row 5 of x all zero; a's (7, 5) (stored transposed) non-finite.
+            x[5 * n..6 * n].fill(0.0);
+            a[5 * m + 7] = bad;
+            let am = MatRef::row_major(&a, k, m).t();
+            let xm = MatRef::row_major(&x, k, n);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let c = pool.install(|| gemm_new(am, xm));
+                for i in 0..m {
+                    for j in 0..n {
+                        let v = c[i * n + j];
+                        assert_eq!(
+                            v.is_nan(),
+                            i == 7,
+                            "{bad} threads={threads} at ({i},{j}): {v}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Views whose extent overflows `usize` are refused (`MatRef`'s fields
     /// are public): a wrapped size must not pass the bounds check.
     #[test]
