@@ -1,17 +1,32 @@
 //! The tiny MLP of reference/pytorch_reference.json (computed by
-//! PyTorch in float64): Linear(4,3) - ReLU - Linear(3,2) and a cross-entropy
-//! built from log_softmax + gather + mean. Loss and every gradient to 1e-5.
+//! PyTorch in float64): Linear - ReLU - Linear (4-3-2 there) and a
+//! cross-entropy built from log_softmax + gather + mean (or sum, as the file
+//! says). Loss and every gradient to 1e-5.
 
 use autograd::Tensor;
 use serde_json::Value;
 
-fn reference() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../reference/pytorch_reference.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_str(&text).expect("reference JSON")
+/// The shared reference, and a second file of other cases in its format
+/// (another MLP: crates/nn/tests/pytorch/pytorch_reference_extra.py).
+fn references() -> Vec<Value> {
+    let paths = [
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../reference/pytorch_reference.json"
+        ),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../nn/tests/pytorch/pytorch_reference_extra.json"
+        ),
+    ];
+    paths
+        .iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+            serde_json::from_str(&text).expect("reference JSON")
+        })
+        .collect()
 }
 
 /// A JSON array of arrays (or of numbers) as a tensor.
@@ -47,7 +62,22 @@ fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
 /// the mean cross-entropy (log_softmax + gather + mean), backpropagate, and
 /// compare the loss and every parameter gradient with PyTorch's.
 fn check_mlp(forward: impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Tensor) {
-    let r = &reference()["mlp"];
+    for reference in references() {
+        check_mlp_of(&reference["mlp"], &forward);
+    }
+}
+
+fn check_mlp_of(
+    r: &Value,
+    forward: &impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Tensor,
+) {
+    let layers = r["layers"].as_str().unwrap();
+    let (architecture, loss) = layers.split_once(", ").unwrap();
+    let linear_relu_linear = architecture.split_whitespace().collect::<Vec<_>>();
+    assert!(
+        matches!(linear_relu_linear[..], [l0, "ReLU", l2] if l0.starts_with("Linear(") && l2.starts_with("Linear(")),
+        "an MLP this test does not build: {layers}"
+    );
     let names = ["0.weight", "0.bias", "2.weight", "2.bias"];
     let params: Vec<Tensor> = names
         .iter()
@@ -55,18 +85,15 @@ fn check_mlp(forward: impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Te
         .collect();
     let (x, target) = (tensor(&r["input"]), tensor(&r["target"]));
     let logits = forward(&x, &params[0], &params[1], &params[2], &params[3]);
-    let loss = logits
-        .log_softmax(1)
-        .gather(1, &target.unsqueeze(1))
-        .mean()
-        .neg();
+    let picked = logits.log_softmax(1).gather(1, &target.unsqueeze(1));
+    let loss = match loss {
+        "CrossEntropyLoss(mean)" => picked.mean().neg(),
+        "CrossEntropyLoss(sum)" => picked.sum().neg(),
+        other => panic!("a loss this test does not know: {other}"),
+    };
     loss.backward().unwrap();
-    assert_close(
-        "loss",
-        &[loss.item()],
-        &[r["loss"].as_f64().unwrap() as f32],
-        1e-5,
-    );
+    let want = r["loss"].as_f64().unwrap() as f32;
+    assert_close("loss", &[loss.item()], &[want], 1e-5 * want.abs().max(1.0));
     for (name, param) in names.iter().zip(&params) {
         let want = tensor(&r["grads"][*name]).to_vec();
         assert_close(name, &param.grad().unwrap().to_vec(), &want, 1e-5);

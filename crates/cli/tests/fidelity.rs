@@ -5,7 +5,9 @@
 //! The reference files (`reference/fidelity/`) were computed by PyTorch:
 //! `sgd_seed1_init.safetensors` (the model after `torch.manual_seed(1)`),
 //! `sgd_seed1_epoch1.safetensors` (after one epoch of the tutorial) and
-//! `sgd_seed1_epoch1.txt` (its printed loss lines and test line).
+//! `sgd_seed1_epoch1.txt` (its printed loss lines and test line). Every run
+//! there (`<run>_init.safetensors`) is checked; a run named after another
+//! optimizer than SGD (`adam_seed3`) trains with `--optimizer adam`.
 
 mod common;
 
@@ -18,9 +20,29 @@ const PRINTED_TOL: f64 = 2e-5;
 /// Tolerance on each weight after one epoch (the issue's).
 const WEIGHT_TOL: f32 = 1e-4;
 
-/// The reference's lines: ten loss lines and the trimmed accuracy line.
-fn reference_lines() -> (Vec<String>, String) {
-    let text = fs::read_to_string(reference("sgd_seed1_epoch1.txt")).unwrap();
+/// The reference runs: each `<run>_init.safetensors` in `reference/fidelity/`,
+/// with its `<run>_epoch1.safetensors` and `<run>_epoch1.txt`.
+fn reference_runs() -> Vec<String> {
+    let dir = reference("");
+    let mut runs: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix("_init.safetensors")?.to_string())
+        })
+        .collect();
+    runs.sort();
+    assert!(
+        !runs.is_empty(),
+        "no *_init.safetensors in {}",
+        dir.display()
+    );
+    runs
+}
+
+/// A run's reference lines: ten loss lines and the trimmed accuracy line.
+fn reference_lines(run: &str) -> (Vec<String>, String) {
+    let text = fs::read_to_string(reference(&format!("{run}_epoch1.txt"))).unwrap();
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 11, "unexpected reference file: {text}");
     (lines[..10].to_vec(), lines[10].clone())
@@ -53,26 +75,37 @@ fn assert_six_decimals(number: &str, line: &str) {
 }
 
 #[test]
-fn one_sgd_epoch_from_pytorch_init_prints_and_ends_with_pytorchs_numbers() {
+fn one_epoch_from_pytorch_init_prints_and_ends_with_pytorchs_numbers() {
+    for name in reference_runs() {
+        one_epoch_matches(&name);
+    }
+}
+
+fn one_epoch_matches(stem: &str) {
     let data = real_data();
     let tmp = TempDir::new("fidelity-train");
     let out_path = tmp.join("out.safetensors");
-    let init = reference("sgd_seed1_init.safetensors");
-    let out = run([
-        "train",
-        "--init",
-        &arg(&init),
-        "--epochs",
-        "1",
-        "--save",
-        &arg(&out_path),
-        "--data-dir",
-        &arg(&data),
-        "--no-download",
-    ]);
+    let init = reference(&format!("{stem}_init.safetensors"));
+    let mut args = vec![
+        "train".to_string(),
+        "--init".into(),
+        arg(&init),
+        "--epochs".into(),
+        "1".into(),
+        "--save".into(),
+        arg(&out_path),
+        "--data-dir".into(),
+        arg(&data),
+        "--no-download".into(),
+    ];
+    let optimizer = stem.split('_').next().unwrap_or_default();
+    if optimizer != "sgd" && optim::OPTIMIZERS.contains(&optimizer) {
+        args.extend(["--optimizer".into(), optimizer.into()]);
+    }
+    let out = run(&args);
     out.assert_success();
 
-    let (ref_losses, ref_accuracy) = reference_lines();
+    let (ref_losses, ref_accuracy) = reference_lines(stem);
     let lines: Vec<&str> = out.stdout.split('\n').collect();
     // The tutorial's layout: header, ten loss lines, test lines, blank line, Done!,
     // and the final newline (hence the empty last piece).
@@ -116,7 +149,7 @@ fn one_sgd_epoch_from_pytorch_init_prints_and_ends_with_pytorchs_numbers() {
     assert_eq!(lines[16], "");
 
     let ours = nn::load_safetensors(&out_path).unwrap();
-    let theirs = nn::load_safetensors(reference("sgd_seed1_epoch1.safetensors")).unwrap();
+    let theirs = nn::load_safetensors(reference(&format!("{stem}_epoch1.safetensors"))).unwrap();
     let names = |sd: &nn::StateDict| sd.keys().map(String::from).collect::<Vec<_>>();
     assert_eq!(names(&ours), names(&theirs), "the saved file's tensors");
     for (name, theirs) in theirs.iter() {
@@ -130,15 +163,21 @@ fn one_sgd_epoch_from_pytorch_init_prints_and_ends_with_pytorchs_numbers() {
             .fold(0.0f32, f32::max);
         assert!(
             worst <= WEIGHT_TOL,
-            "{name}: a weight differs from PyTorch's by {worst}"
+            "{stem}: {name}: a weight differs from PyTorch's by {worst}"
         );
     }
 }
 
 #[test]
 fn eval_of_pytorch_trained_weights_prints_pytorchs_test_line() {
+    for name in reference_runs() {
+        eval_matches(&name);
+    }
+}
+
+fn eval_matches(name: &str) {
     let data = real_data();
-    let weights = reference("sgd_seed1_epoch1.safetensors");
+    let weights = reference(&format!("{name}_epoch1.safetensors"));
     let out = run([
         "eval",
         "--weights",
@@ -154,15 +193,18 @@ fn eval_of_pytorch_trained_weights_prints_pytorchs_test_line() {
     assert!(lines[1].starts_with(" Accuracy: ") && lines[1].ends_with(' '));
     assert_eq!(lines[2..], ["", ""]);
     let (accuracy, avg_loss) = accuracy_line(lines[1]);
-    let (ref_acc, ref_loss) = accuracy_line(&reference_lines().1);
-    assert!((accuracy - ref_acc).abs() <= PRINTED_TOL, "{out:?}");
-    assert!((avg_loss - ref_loss).abs() <= PRINTED_TOL, "{out:?}");
+    let (ref_acc, ref_loss) = accuracy_line(&reference_lines(name).1);
+    assert!((accuracy - ref_acc).abs() <= PRINTED_TOL, "{name}: {out:?}");
+    assert!(
+        (avg_loss - ref_loss).abs() <= PRINTED_TOL,
+        "{name}: {out:?}"
+    );
 }
 
 #[test]
 fn predict_names_a_class_and_the_true_label_of_test_image_0() {
     let data = real_data();
-    let weights = reference("sgd_seed1_epoch1.safetensors");
+    let weights = reference(&format!("{}_epoch1.safetensors", reference_runs()[0]));
     let out = run([
         "predict",
         "--weights",
