@@ -167,6 +167,69 @@ impl Dataset for Subset {
     }
 }
 
+/// `dataset` with each sample passed through functions: torchvision's
+/// `transform=` on the input and `target_transform=` on the target (a class
+/// index here, so it maps to another index). The functions run wherever the
+/// sample is read, in `get` or on a [`DataLoader`](crate::DataLoader)'s
+/// thread, so they must be `Send + Sync`; a random transform keeps its
+/// generator behind a `Mutex`.
+///
+/// ```
+/// use autograd::Tensor;
+/// use datasets::{Dataset, TensorDataset, Transformed};
+/// let ds = TensorDataset::new(Tensor::from_vec(vec![1., 2., 3., 4.], &[2, 2]), Tensor::from_vec(vec![0., 1.], &[2]));
+/// // Inputs halved; classes counted from the other end.
+/// let ds = Transformed::new(ds, |x: Tensor| x.mul_scalar(0.5)).target_transform(|y| 1.0 - y);
+/// let (x, y) = ds.get(1);
+/// assert_eq!((x.to_vec(), y), (vec![1.5, 2.0], 0.0));
+/// ```
+pub struct Transformed<D> {
+    dataset: D,
+    transform: Box<dyn Fn(Tensor) -> Tensor + Send + Sync>,
+    target_transform: Option<Box<dyn Fn(f32) -> f32 + Send + Sync>>,
+}
+
+impl<D: Dataset> Transformed<D> {
+    /// `dataset` with `transform` applied to each input.
+    pub fn new(
+        dataset: D,
+        transform: impl Fn(Tensor) -> Tensor + Send + Sync + 'static,
+    ) -> Transformed<D> {
+        Transformed {
+            dataset,
+            transform: Box::new(transform),
+            target_transform: None,
+        }
+    }
+
+    /// Also apply `target_transform` to each target.
+    pub fn target_transform(
+        mut self,
+        target_transform: impl Fn(f32) -> f32 + Send + Sync + 'static,
+    ) -> Transformed<D> {
+        self.target_transform = Some(Box::new(target_transform));
+        self
+    }
+
+    /// The dataset underneath.
+    pub fn dataset(&self) -> &D {
+        &self.dataset
+    }
+}
+
+impl<D: Dataset> Dataset for Transformed<D> {
+    fn len(&self) -> usize {
+        self.dataset.len()
+    }
+    // `sample_shape` and `get_into` go through `get`: the transform decides
+    // the shape, and the input must become a tensor for it anyway.
+    fn get(&self, index: usize) -> (Tensor, f32) {
+        let (input, target) = self.dataset.get(index);
+        let target = self.target_transform.as_ref().map_or(target, |f| f(target));
+        ((self.transform)(input), target)
+    }
+}
+
 /// Split `dataset` into non-overlapping random subsets of the given lengths
 /// (`torch.utils.data.random_split`): a random permutation of all indices,
 /// cut in order. Panics if the lengths do not add up to `dataset.len()`.
@@ -256,6 +319,45 @@ pub fn random_split_fractions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A transform that changes the shape and a target transform, read
+    /// through `get` and batched by a DataLoader, on the caller's thread and
+    /// on a background one: each batch is the stack of the transformed samples.
+    #[test]
+    fn transformed_samples_are_what_the_loader_batches() {
+        let inputs: Vec<f32> = (0..30).map(|v| v as f32).collect();
+        let ds = TensorDataset::new(
+            Tensor::from_vec(inputs, &[5, 2, 3]),
+            Tensor::from_vec(vec![0., 1., 2., 0., 1.], &[5]),
+        );
+        let ds = Arc::new(
+            Transformed::new(ds, |x: Tensor| x.flatten(0).mul_scalar(2.0))
+                .target_transform(|y| 2.0 - y),
+        );
+        assert_eq!((ds.len(), ds.sample_shape()), (5, vec![6]));
+        let (x, y) = ds.get(1);
+        assert_eq!(x.to_vec(), [12., 14., 16., 18., 20., 22.]);
+        assert_eq!(y, 1.0);
+        for prefetch in [0, 2] {
+            let loader = crate::DataLoader::new(ds.clone(), 2)
+                .shuffle(true)
+                .seed(3)
+                .prefetch(prefetch);
+            let order = loader.order(0);
+            let mut seen = 0;
+            for (batch, (xb, yb)) in loader.iter().enumerate() {
+                let rows = xb.shape()[0];
+                assert_eq!(xb.shape()[1..], [6]);
+                for r in 0..rows {
+                    let (x, y) = ds.get(order[2 * batch + r]);
+                    assert_eq!(xb.to_vec()[6 * r..6 * r + 6], x.to_vec()[..]);
+                    assert_eq!(yb.to_vec()[r], y);
+                }
+                seen += rows;
+            }
+            assert_eq!(seen, 5);
+        }
+    }
 
     /// Lengths from PyTorch 2.15's random_split with the same fractions.
     #[test]

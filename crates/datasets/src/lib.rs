@@ -8,7 +8,8 @@
 //!   `download` (Debian package `dataset-fashion-mnist` first, then torchvision's
 //!   mirrors; verified, written under a temporary name, then renamed).
 //! - [`Dataset`] (len, get), [`TensorDataset`], [`Subset`], [`random_split`]
-//!   (by lengths; [`random_split_fractions`] by fractions).
+//!   (by lengths; [`random_split_fractions`] by fractions), [`Transformed`]
+//!   (`transform=` and `target_transform=` on any dataset).
 //! - Transforms [`ToTensor`] (`u8 / 255`, `[1, H, W]`) and [`Normalize`].
 //! - [`DataLoader`]: `batch_size`, `shuffle` (seeded, a new permutation per
 //!   epoch, `set_epoch` to resume), `drop_last`; batches `(images [B,1,28,28],
@@ -41,7 +42,9 @@ mod transforms;
 mod testing;
 
 pub use dataloader::{Batches, DataLoader};
-pub use dataset::{random_split, random_split_fractions, Dataset, Subset, TensorDataset};
+pub use dataset::{
+    random_split, random_split_fractions, Dataset, Subset, TensorDataset, Transformed,
+};
 pub use error::DatasetError;
 pub use idx::{parse_idx, read_idx, IdxArray, IdxData};
 pub use mnist::{Mnist, MnistBuilder, MnistVariant, DEBIAN_FASHION_MNIST_DIR};
