@@ -1,5 +1,6 @@
 //! Loss cases beyond the PyTorch reference file, with expectations derived by
-//! hand from PyTorch's documented formulas (each in a comment).
+//! hand from PyTorch's documented formulas (each in a comment), or printed by
+//! PyTorch from a script in `tests/pytorch/` (named at the test).
 //!
 //! Logits are chosen so that softmax is a simple fraction: a row
 //! `[0, ln 2, ln 3]` has softmax `[1/6, 2/6, 3/6]`.
@@ -538,9 +539,119 @@ fn loss_names_are_pytorchs() {
     }
     let none = cross_entropy(&x, &y, Some(&w), -100, Reduction::None, 0.0);
     assert_eq!(none.grad_fn(), Some("NllLossBackward0"));
+    // Class probabilities: the negated sum of every term, as PyTorch's; its
+    // mean is `DivBackward1` there (docs/decisions.md).
+    let p = Tensor::full(&[4, 3], 1.0 / 3.0);
+    let names = [
+        (Reduction::Mean, "DivBackward0"),
+        (Reduction::Sum, "NegBackward0"),
+        (Reduction::None, "NegBackward0"),
+    ];
+    for (reduction, name) in names {
+        let loss = cross_entropy(&x, &p, None, -100, reduction, 0.0);
+        assert_eq!(loss.grad_fn(), Some(name), "probabilities, {reduction:?}");
+    }
 
     let loss = cross_entropy(&x, &ones, Some(&w), 1, Reduction::Mean, 0.0);
     assert!(loss.item().is_nan());
     loss.backward().unwrap();
     assert!(x.grad().unwrap().to_vec().iter().all(|&g| g == 0.0));
+}
+
+/// A weighted mean over many targets divides by their summed weight as PyTorch
+/// does: an f32 running sum of 90,000 weights was 6e-4 off, and the loss and
+/// every gradient with it. Inputs and expected values from
+/// tests/pytorch/large_weighted_mean.py (PyTorch 2.15, float32).
+#[test]
+fn weighted_mean_over_many_targets_matches_pytorch() {
+    let n = 100_000;
+    let logits: Vec<f32> = (0..n * 3)
+        .map(|k| ((7 * (k / 3) + 3 * (k % 3)) % 11) as f32 / 4.0 - 1.0)
+        .collect();
+    let logits = Tensor::from_vec(logits, &[n, 3]);
+    let target: Vec<f32> = (0..n)
+        .map(|i| if i % 10 == 0 { -100.0 } else { (i % 3) as f32 })
+        .collect();
+    let target = Tensor::from_vec(target, &[n]);
+    let w = Tensor::from_vec(vec![0.1, 0.7, 0.35], &[3]);
+    // Within a few f32 roundings of PyTorch's float32 values.
+    let close = |what: &str, got: &[f32], want: &[f64]| {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 2e-6 * w.abs() + 1e-12,
+                "{what}[{i}]: got {g}, expected {w}"
+            );
+        }
+    };
+    let cases = [
+        (
+            0.0,
+            1.3517448902130127,
+            [
+                5.9614585552481e-06,
+                -7.669445949431974e-06,
+                1.7079864846891724e-06,
+                1.3350892231756006e-06,
+                2.8263834792596754e-06,
+                -4.161473043495789e-06,
+            ],
+        ),
+        (
+            0.1,
+            1.3517541885375977,
+            [
+                5.595155926130246e-06,
+                -6.8877116063958965e-06,
+                1.2925562486998388e-06,
+                1.2511859495134559e-06,
+                2.1769728846265934e-06,
+                -3.4281592888874e-06,
+            ],
+        ),
+    ];
+    for (smoothing, loss, grad) in cases {
+        let x = logits.detach().requires_grad_(true);
+        let out = cross_entropy(&x, &target, Some(&w), -100, Reduction::Mean, smoothing);
+        close(
+            &format!("cross_entropy, smoothing {smoothing}"),
+            &out.to_vec(),
+            &[loss],
+        );
+        out.backward().unwrap();
+        // Rows 1 and 2 (row 0 is ignored).
+        let g = x.grad().unwrap().narrow(0, 1, 2).to_vec();
+        close(&format!("grad, smoothing {smoothing}"), &g, &grad);
+    }
+    let logp = logits.log_softmax(1).requires_grad_(true);
+    let out = nll_loss(&logp, &target, Some(&w), -100, Reduction::Mean);
+    close("nll_loss", &out.to_vec(), &[1.3517448902130127]);
+    out.backward().unwrap();
+    let g = logp.grad().unwrap().narrow(0, 1, 2).to_vec();
+    let grad = [
+        0.0,
+        -2.0289855456212536e-05,
+        0.0,
+        0.0,
+        0.0,
+        -1.0144927728106268e-05,
+    ];
+    close("nll_loss grad", &g, &grad);
+}
+
+/// Class probabilities over no class (`[2, 0]`) give what PyTorch gives (a
+/// NaN mean, -0.0 otherwise: the negated sum; tests/pytorch/large_weighted_mean.py),
+/// not an integer division by zero. A loss of zero is -0.0 with classes too.
+#[test]
+fn class_probabilities_with_no_class_do_not_panic() {
+    let (x, t) = (Tensor::zeros(&[2, 0]), Tensor::zeros(&[2, 0]));
+    let ce = |r| cross_entropy(&x, &t, None, -100, r, 0.0);
+    let bits = |t: Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert!(ce(Reduction::Mean).item().is_nan());
+    assert_eq!(bits(ce(Reduction::Sum)), [(-0.0f32).to_bits()]);
+    assert_eq!(bits(ce(Reduction::None)), [(-0.0f32).to_bits(); 2]);
+    // One class: log-probability 0, so every term is 0 and PyTorch's sum is -0.0.
+    let (x, t) = (Tensor::zeros(&[3, 1]), Tensor::ones(&[3, 1]));
+    let sum = cross_entropy(&x, &t, None, -100, Reduction::Sum, 0.0);
+    assert_eq!(bits(sum), [(-0.0f32).to_bits()]);
 }

@@ -18,4 +18,7 @@ for reduction in ["mean", "sum"]:
     print(reduction, "[N, C, d]", F.cross_entropy(x3, y3, reduction=reduction).grad_fn.name())
     print(reduction, "[C]", F.cross_entropy(x[0], y[0], reduction=reduction).grad_fn.name())
     print(reduction, "smoothing", F.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction=reduction).grad_fn.name())
+p = torch.softmax(torch.randn(4, 3), 1)
+for reduction in ["mean", "sum", "none"]:
+    print(reduction, "probabilities", F.cross_entropy(x, p, reduction=reduction).grad_fn.name())
 print("none weight", F.cross_entropy(x, y, weight=w, reduction="none").grad_fn.name())
