@@ -464,15 +464,26 @@ impl<R: Rule> Optimizer for Optim<R> {
             // As in PyTorch, the saved groups replace ours, `initial_lr` (set
             // by a scheduler) included or absent.
             group.initial_lr = get("initial_lr").ok();
-            // The lr's sign is checked when an optimizer is built, as in
-            // PyTorch, and not on load, as PyTorch does not check there: a
-            // scheduler may have left it a rounding below 0 (LinearLR
-            // annealed to 0 ends at -3e-18). So the other hyperparameters
-            // are validated with the lr's sign dropped. A NaN lr is refused
-            // (PyTorch would load it).
+            // The lr's sign and the momentum (or beta1) are checked when an
+            // optimizer is built, as in PyTorch, and not on load, as PyTorch
+            // does not check there: schedulers may have left them out of
+            // range. LinearLR annealed to 0 ends at -3e-18; OneCycleLR's
+            // linear anneal overshoots on its last step (lr below 0, beta1
+            // above 1), and a `base_momentum` of 0 leaves a Nesterov SGD
+            // without momentum at the peak. So the other hyperparameters
+            // are validated with the lr's sign dropped and the momentum set
+            // to 0.5, which every rule accepts. A NaN lr or momentum is
+            // refused (PyTorch would load it).
             let lr = group.config.get("lr");
             if lr.is_nan() {
                 return Err(bad(format!("param_groups.{g}: the learning rate is NaN")));
+            }
+            let momentum = R::MOMENTUM.map(|name| (name, group.config.get(name)));
+            if let Some((name, m)) = momentum {
+                if m.is_nan() {
+                    return Err(bad(format!("param_groups.{g}: {name} is NaN")));
+                }
+                group.config.set(name, 0.5);
             }
             group.config.set("lr", lr.abs());
             group
@@ -480,6 +491,9 @@ impl<R: Rule> Optimizer for Optim<R> {
                 .validate()
                 .map_err(|e| bad(format!("param_groups.{g}: {e}")))?;
             group.config.set("lr", lr);
+            if let Some((name, m)) = momentum {
+                group.config.set(name, m);
+            }
         }
         let params: Vec<&Tensor> = self.params().collect();
         let mut state = vec![

@@ -146,9 +146,15 @@ impl Rule for RmspropConfig {
             *v = *v * alpha + keep * g * g;
             g
         };
+        // v - ḡ² from the exact square (f64 holds it), as PyTorch's
+        // `addcmul(ḡ, ḡ, value=-1)` computes it on the CPU with a fused
+        // multiply-add: when the gradient varies little the two nearly
+        // cancel, and rounding ḡ² to f32 first made the difference 0 (a
+        // step of lr / eps) or negative (NaN) where PyTorch's is not.
         let center = |v: f32, g_avg: &mut f32, g: f32| {
             *g_avg = lerp(*g_avg, g, keep);
-            (v + -*g_avg * *g_avg).sqrt() + eps
+            let g_avg = f64::from(*g_avg);
+            ((f64::from(v) - g_avg * g_avg) as f32).sqrt() + eps
         };
         let with_momentum = |p: &mut f32, b: &mut f32, momentum: f32, g: f32, avg: f32| {
             *b = *b * momentum + g / avg;

@@ -114,6 +114,50 @@ fn rmsprop_momentum_or_centered_alone_match_hand_derivations() {
     }
 }
 
+/// Centered RMSprop divides by sqrt(v - ḡ²) + eps, which PyTorch computes with
+/// one rounding (a fused multiply-add). Here ḡ = 1 + k·2⁻²³ and v is ḡ² rounded
+/// up to f32, so the true difference is a few 1e-8 while rounding ḡ² first gives
+/// 0, and the step was lr / eps = 1e6. With alpha = 1 a step keeps both averages,
+/// so the step after loading them divides by exactly their difference. Values from
+/// PyTorch 2.15: `tests/pytorch/rmsprop_centered_variance.py`.
+#[test]
+fn centered_rmsprop_rounds_the_variance_once() {
+    let ulp = 2f64.powi(-23);
+    let g_avg = [1.0 + 3664.0 * ulp, 1.0 + 3993.0 * ulp, 0.5].map(|x| x as f32);
+    let v = [g_avg[0], g_avg[1]].map(|g| (f64::from(g) * f64::from(g)) as f32);
+    let v = [v[0], v[1], 0.5];
+    let x = Tensor::zeros(&[3]).requires_grad_(true);
+    let config = RmspropConfig {
+        lr: 0.01,
+        alpha: 1.0,
+        centered: true,
+        ..Default::default()
+    };
+    let mut opt = RMSprop::new(vec![x.clone()], config).unwrap();
+    x.set_grad(Some(Tensor::ones(&[3])));
+    opt.step(); // makes the state
+    let mut state = opt.state_dict();
+    state.tensors.insert(
+        "state.0.square_avg".into(),
+        Tensor::from_vec(v.to_vec(), &[3]),
+    );
+    state.tensors.insert(
+        "state.0.grad_avg".into(),
+        Tensor::from_vec(g_avg.to_vec(), &[3]),
+    );
+    opt.load_state_dict(&state).unwrap();
+    x.with_data_mut(|d| d.fill(0.0));
+    opt.step();
+    let want = [
+        -45.813899993896484,
+        -91.89332580566406,
+        -0.019999999552965164,
+    ];
+    for (got, want) in x.to_vec().into_iter().zip(want) {
+        assert!(close(got, want), "{:?} != {want:?}", x.to_vec());
+    }
+}
+
 /// Builds an optimizer over the parameters, given `maximize`.
 type Make = dyn Fn(Vec<Tensor>, bool) -> Box<dyn Optimizer>;
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use autograd::Tensor;
 use optim::{
-    Adam, AdamConfig, CosineAnnealingLR, LinearLR, LrScheduler, Optimizer, OptimizerState,
-    ParamGroup, RMSprop, RmspropConfig, SgdConfig, SGD,
+    Adam, AdamConfig, AnnealStrategy, CosineAnnealingLR, LinearLR, LrScheduler, OneCycleConfig,
+    OneCycleLR, Optimizer, OptimizerState, ParamGroup, RMSprop, RmspropConfig, SgdConfig, SGD,
 };
 
 const STEPS: usize = 12;
@@ -315,4 +315,102 @@ fn a_state_whose_scheduler_left_the_lr_a_rounding_below_zero_loads() {
     nan.scalars.insert("param_groups.0.lr".into(), f64::NAN);
     let err = fresh.load_state_dict(&nan).unwrap_err().to_string();
     assert!(err.contains("the learning rate is NaN"), "{err}");
+}
+
+/// OneCycleLR may leave the momentum (or beta1) outside the range an optimizer
+/// is built with, and PyTorch saves and loads such a state: its linear anneal
+/// extrapolates on the last step (step_num == total_steps) to a negative lr
+/// and a beta1 of 1.04, and a `base_momentum` of 0 leaves a Nesterov SGD with
+/// momentum 0 at the peak. Loading either was refused ("Invalid beta
+/// parameter", "Nesterov momentum requires a momentum"). Values from PyTorch
+/// 2.15: `tests/pytorch/onecycle_resume.py`.
+#[test]
+fn a_state_whose_one_cycle_left_the_momentum_out_of_range_loads() {
+    // g = 2·w·(p - 1), w = [1, 2, 3], as the script computes it in f32.
+    let set_grad = |p: &Tensor| {
+        let g: Vec<f32> = p
+            .to_vec()
+            .iter()
+            .zip([1.0f32, 2.0, 3.0])
+            .map(|(&p, w)| 2.0 * w * (p - 1.0))
+            .collect();
+        p.set_grad(Some(Tensor::from_vec(g, &[3])));
+    };
+    let run = |make: &dyn Fn(Vec<Tensor>) -> Box<dyn Optimizer>,
+               one_cycle: &dyn Fn(&mut dyn Optimizer) -> OneCycleLR,
+               steps: usize| {
+        let p = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]).requires_grad_(true);
+        let mut opt = make(vec![p.clone()]);
+        let mut scheduler = one_cycle(opt.as_mut());
+        for _ in 0..steps {
+            set_grad(&p);
+            opt.step();
+            scheduler.step(opt.as_mut()).unwrap();
+        }
+        let saved = through_file(&opt.state_dict());
+        let fresh_p = Tensor::from_vec(p.to_vec(), &[3]).requires_grad_(true);
+        let mut fresh = make(vec![fresh_p.clone()]);
+        fresh.load_state_dict(&saved).unwrap();
+        let loaded = (fresh.lr(), fresh.group_momentum(0).unwrap());
+        set_grad(&fresh_p);
+        fresh.step();
+        (loaded, fresh_p.to_vec())
+    };
+
+    let adam = |params| {
+        let config = AdamConfig {
+            lr: 0.01,
+            ..Default::default()
+        };
+        Box::new(Adam::new(params, config).unwrap()) as Box<dyn Optimizer>
+    };
+    let linear = |opt: &mut dyn Optimizer| {
+        let config = OneCycleConfig {
+            anneal_strategy: AnnealStrategy::Linear,
+            max_momentum: 0.99,
+            ..Default::default()
+        };
+        OneCycleLR::new(opt, 0.1, 4, config).unwrap()
+    };
+    let ((lr, beta1), params) = run(&adam, &linear, 4);
+    assert!((lr - -0.03571374285714288).abs() < 1e-15, "{lr}");
+    assert!((beta1 - 1.04).abs() < 1e-12, "{beta1}");
+    let want: [f64; 3] = [0.6068986058235168, -0.8942811489105225, 1.893892526626587];
+    for (&got, want) in params.iter().zip(want) {
+        assert!((f64::from(got) - want).abs() < 1e-6, "{params:?} != {want}");
+    }
+
+    let nesterov = |params| {
+        let config = SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            ..Default::default()
+        };
+        Box::new(SGD::new(params, config).unwrap()) as Box<dyn Optimizer>
+    };
+    let no_base_momentum = |opt: &mut dyn Optimizer| {
+        let config = OneCycleConfig {
+            base_momentum: 0.0,
+            ..Default::default()
+        };
+        OneCycleLR::new(opt, 0.5, 10, config).unwrap()
+    };
+    let ((lr, momentum), params) = run(&nesterov, &no_base_momentum, 2);
+    assert_eq!((lr, momentum), (0.5, 0.0));
+    let want: [f64; 3] = [1.0, -0.37069201469421387, 3.6970818042755127];
+    for (&got, want) in params.iter().zip(want) {
+        assert!((f64::from(got) - want).abs() < 1e-6, "{params:?} != {want}");
+    }
+
+    // A NaN momentum is still refused.
+    let mut saved = nesterov(vec![Tensor::zeros(&[3])]).state_dict();
+    saved
+        .scalars
+        .insert("param_groups.0.momentum".into(), f64::NAN);
+    let err = nesterov(vec![Tensor::zeros(&[3])])
+        .load_state_dict(&saved)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("momentum is NaN"), "{err}");
 }
