@@ -251,11 +251,7 @@ unsafe fn rows_are_finite(v: View, r0: usize, r1: usize) -> bool {
     } else {
         (r1 - r0, v.cols, v.rs, v.cs)
     };
-    let first = if v.rs == 1 {
-        v.ptr.wrapping_add(r0)
-    } else {
-        v.ptr.wrapping_offset(r0 as isize * v.rs)
-    };
+    let first = v.ptr.wrapping_offset(r0 as isize * v.rs);
     (0..runs).all(|i| {
         let run = first.wrapping_offset(i as isize * run_step);
         // An all-ones exponent is an infinity or a NaN; or-ed together
