@@ -699,11 +699,16 @@ fn round_ratio(ours: Option<&EpochRun>, theirs: Option<&EpochRun>) -> Option<f64
 }
 
 /// `ours / theirs` in each round that both ran, in round order, and whether
-/// the round's four probes agree (`same_state`): when its two runs were in
-/// different states of the VM the round compares the states, not the code.
+/// the round counts towards the median: a round whose four probes disagree
+/// (`same_state`: its two runs were in different states of the VM) compares
+/// the states, not the code, and is left out when any other round's probes
+/// agree. That drops rounds favouring either side alike (ours run with the
+/// vCPUs on one L3 and PyTorch's on two, or the reverse); with no consistent
+/// round, all count.
 fn each_round(ours: &EpochRun, theirs: &EpochRun) -> Vec<(f64, bool)> {
     let trips = |run: &EpochRun, i: usize| run.core_trips.get(i).copied().flatten();
-    ours.rounds
+    let rounds: Vec<(f64, bool)> = ours
+        .rounds
         .iter()
         .zip(&theirs.rounds)
         .enumerate()
@@ -711,19 +716,19 @@ fn each_round(ours: &EpochRun, theirs: &EpochRun) -> Vec<(f64, bool)> {
             let same = same_state(&[trips(ours, i), trips(theirs, i)]);
             Some(((*a)? / (*b)?, same))
         })
-        .collect()
-}
-
-/// The ratios a median is taken of: those of the rounds whose runs were in
-/// one state of the VM, or of every round if none was. Leaving out the mixed
-/// rounds drops those that favour either side alike (ours run with the vCPUs
-/// on one L3 and PyTorch's on two, or the reverse).
-fn round_ratios(ours: &EpochRun, theirs: &EpochRun) -> Vec<f64> {
-    let rounds = each_round(ours, theirs);
+        .collect();
     let any_same = rounds.iter().any(|&(_, same)| same);
     rounds
         .into_iter()
-        .filter(|&(_, same)| same || !any_same)
+        .map(|(r, same)| (r, same || !any_same))
+        .collect()
+}
+
+/// The ratios a median is taken of: those of the rounds that count (`each_round`).
+fn round_ratios(ours: &EpochRun, theirs: &EpochRun) -> Vec<f64> {
+    each_round(ours, theirs)
+        .into_iter()
+        .filter(|&(_, counted)| counted)
         .map(|(r, _)| r)
         .collect()
 }
@@ -813,12 +818,10 @@ impl Report<'_> {
             else {
                 continue;
             };
-            let rounds = each_round(ours, pre);
-            let any_same = rounds.iter().any(|&(_, same)| same);
-            let each: Vec<String> = rounds
+            let each: Vec<String> = each_round(ours, pre)
                 .iter()
-                .map(|&(r, same)| {
-                    if same || !any_same {
+                .map(|&(r, counted)| {
+                    if counted {
                         format!("{r:.3}")
                     } else {
                         format!("{r:.3} (probes 2x apart: left out)")
