@@ -532,6 +532,13 @@ mod tests {
         x
     }
 
+    /// A row-major `rows x cols` matrix stored the other way round.
+    fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|i| x[(i % rows) * cols + i / rows])
+            .collect()
+    }
+
     /// The AVX-512 kernel leaves out the steps against rows of its panel
     /// operand that are zero across the panel (`pack_nonzero_rows`). Each
     /// element is still exactly the chain of fused multiply-adds over all
@@ -543,15 +550,24 @@ mod tests {
             return;
         }
         let mut g = crate::Generator::new(11);
-        // (m, k, n, a transposed): the first layer's weight gradient, g^T @ x;
-        // a product with a bias and ReLU; a ragged one (last panel 13 wide).
-        for (m, k, n, a_t, bias, relu) in [
-            (512, 64, 784, true, false, false),
+        // (m, k, n, x transposed), a stored transposed (zero rows are
+        // skipped only when its columns are contiguous): the first layer's
+        // weight gradient, g^T @ x; a product with a bias and ReLU; a ragged
+        // one (last panel 13 wide); then with x stored transposed, so that
+        // its panels are transposed in registers before their zero rows go:
+        // a hidden layer's input gradient W^T @ g^T, with a bias and ReLU, ragged.
+        for (m, k, n, x_t, bias, relu) in [
+            (512, 64, 784, false, false, false),
             (100, 40, 70, false, true, true),
             (45, 30, 77, false, false, true),
+            (512, 512, 64, true, false, false),
+            (100, 40, 70, true, true, true),
+            (30, 45, 77, true, false, false),
         ] {
+            let a_t = true;
             let a: Vec<f32> = (0..m * k).map(|_| g.normal(0.0, 1.0)).collect();
             let x = with_zero_runs(&mut g, k, n);
+            let x_stored = transpose(&x, k, n);
             let bias_values: Vec<f32> = (0..n).map(|_| g.normal(0.0, 1.0)).collect();
             let c0: Vec<f32> = (0..m * n).map(|_| g.normal(0.0, 1.0)).collect();
             let am = if a_t {
@@ -559,7 +575,11 @@ mod tests {
             } else {
                 MatRef::row_major(&a, m, k)
             };
-            let xm = MatRef::row_major(&x, k, n);
+            let xm = if x_t {
+                MatRef::row_major(&x_stored, n, k).t()
+            } else {
+                MatRef::row_major(&x, k, n)
+            };
             let bias = bias.then_some(&bias_values[..]);
             for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 1.0)] {
                 let mut want = Vec::with_capacity(m * n);
@@ -615,29 +635,38 @@ mod tests {
     #[test]
     fn a_non_finite_value_meeting_zero_rows_still_gives_nan() {
         let mut g = crate::Generator::new(12);
-        let (m, k, n) = (512, 64, 784);
-        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let mut a: Vec<f32> = (0..k * m).map(|_| g.normal(0.0, 1.0)).collect();
-            let mut x = with_zero_runs(&mut g, k, n);
-            // Row 5 of x all zero; a's (7, 5) (stored transposed) non-finite.
-            x[5 * n..6 * n].fill(0.0);
-            a[5 * m + 7] = bad;
-            let am = MatRef::row_major(&a, k, m).t();
-            let xm = MatRef::row_major(&x, k, n);
-            for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let c = pool.install(|| gemm_new(am, xm));
-                for i in 0..m {
-                    for j in 0..n {
-                        let v = c[i * n + j];
-                        assert_eq!(
-                            v.is_nan(),
-                            i == 7,
-                            "{bad} threads={threads} at ({i},{j}): {v}"
-                        );
+        // The first layer's weight gradient (x's rows contiguous) and a
+        // hidden layer's input gradient (x stored transposed, its panels
+        // transposed in registers); a stored transposed in both.
+        for (m, k, n, transposed) in [(512, 64, 784, false), (512, 512, 64, true)] {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut a: Vec<f32> = (0..k * m).map(|_| g.normal(0.0, 1.0)).collect();
+                let mut x = with_zero_runs(&mut g, k, n);
+                // Row 5 of x all zero; a's (7, 5) non-finite.
+                x[5 * n..6 * n].fill(0.0);
+                a[5 * m + 7] = bad;
+                let am = MatRef::row_major(&a, k, m).t();
+                let x_t = transpose(&x, k, n);
+                let xm = if transposed {
+                    MatRef::row_major(&x_t, n, k).t()
+                } else {
+                    MatRef::row_major(&x, k, n)
+                };
+                for threads in [1, 2] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    let c = pool.install(|| gemm_new(am, xm));
+                    for i in 0..m {
+                        for j in 0..n {
+                            let v = c[i * n + j];
+                            assert_eq!(
+                                v.is_nan(),
+                                i == 7,
+                                "{m}x{k}x{n} {bad} threads={threads} at ({i},{j}): {v}"
+                            );
+                        }
                     }
                 }
             }

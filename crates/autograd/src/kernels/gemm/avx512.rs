@@ -51,9 +51,20 @@ struct Line([f32; 16]);
 thread_local! {
     /// Packed panels, kept between calls so that a training step allocates nothing.
     static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
-    /// For panels packed without their zero rows (`pack_nonzero_rows`): the
-    /// rows kept (panel `jp`'s from `jp * k`), and how many each panel kept.
-    static KEPT: RefCell<(Vec<u32>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// For panels packed without their zero rows (`Skips`).
+    static SKIPS: RefCell<Skips> = const {
+        RefCell::new(Skips { kept: Vec::new(), counts: Vec::new(), skipped: Vec::new() })
+    };
+}
+
+/// For panels packed without their zero rows (`pack_nonzero_rows`,
+/// `compact_zero_rows`): the rows kept (panel `jp`'s from `jp * k`), how many
+/// each panel kept, and which rows some panel left out (a bit per row, 16 to
+/// a word), whose columns of the broadcast operand must then be finite.
+struct Skips {
+    kept: Vec<u32>,
+    counts: Vec<usize>,
+    skipped: Vec<u16>,
 }
 
 pub(super) fn available() -> bool {
@@ -184,36 +195,62 @@ fn with_packed<R>(lines: usize, f: impl FnOnce(SendPtr) -> R) -> R {
     })
 }
 
-/// Runs `f` with this thread's lists of kept rows (`KEPT`), grown to hold
-/// `panels` panels of `k` rows.
-fn with_kept<R>(panels: usize, k: usize, f: impl FnOnce(*mut u32, *mut usize) -> R) -> R {
-    KEPT.with(|kept| {
-        let (rows, counts) = &mut *kept.borrow_mut();
-        if rows.len() < panels * k {
-            rows.resize(panels * k, 0);
+/// Runs `f` with this thread's `Skips`, grown to hold `panels` panels of `k`
+/// rows, no row marked skipped.
+fn with_skips<R>(panels: usize, k: usize, f: impl FnOnce(&mut Skips) -> R) -> R {
+    SKIPS.with(|skips| {
+        let skips = &mut *skips.borrow_mut();
+        if skips.kept.len() < panels * k {
+            skips.kept.resize(panels * k, 0);
         }
-        if counts.len() < panels {
-            counts.resize(panels, 0);
+        if skips.counts.len() < panels {
+            skips.counts.resize(panels, 0);
         }
-        f(rows.as_mut_ptr(), counts.as_mut_ptr())
+        skips.skipped.clear();
+        skips.skipped.resize(k.div_ceil(16), 0);
+        f(skips)
     })
+}
+
+/// Whether a row of a panel, as two 16-lane halves, is zero in every lane.
+/// Ordered compare: a NaN is not zero, and -0.0 is.
+#[target_feature(enable = "avx512f")]
+fn is_zero_row(halves: [__m512; 2]) -> bool {
+    let zero = _mm512_setzero_ps();
+    let zeros = halves.map(|half| _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(half, zero));
+    zeros == [0xffff, 0xffff]
+}
+
+/// Marks row `p` as left out by some panel, in `skipped` (a bit per row).
+///
+/// # Safety
+/// `skipped` holds at least `p / 16 + 1` words.
+unsafe fn mark_skipped(skipped: *mut u16, p: usize) {
+    *skipped.add(p / 16) |= 1 << (p % 16);
 }
 
 /// Packs panel `jp` of `v` (k x n, rows contiguous) as `pack_rows` does, but
 /// leaves out the rows that are zero across the panel's columns: the kept
 /// rows are packed one after the other, their indices written to `kept`, and
-/// their number returned. A step of the micro-kernel against a zero row adds
-/// `a * 0` to each accumulator, which leaves it as it is when `a` is finite,
-/// so skipping those steps changes nothing (the caller checks `a`). Batches
-/// of images are where this pays: in FashionMNIST 13% of the (image, 32
-/// pixels) pairs are background, and the first layer's weight gradient,
-/// `g^T @ x`, has the images as its panel operand.
+/// their number returned; the others are marked in `skipped`. A step of the
+/// micro-kernel against a zero row adds `a * 0` to each accumulator, which
+/// leaves it as it is when `a` is finite, so skipping those steps changes
+/// nothing (the caller checks `a`: `skipped_are_finite`). Batches of images
+/// are where this pays: in FashionMNIST 13% of the (image, 32 pixels) pairs
+/// are background, and the first layer's weight gradient, `g^T @ x`, has the
+/// images as its panel operand.
 ///
 /// # Safety
 /// As for `pack_rows` with `p0..p1 = 0..k` and `v.cs == 1`; `kept` has room
-/// for `k` values.
+/// for `k` values, `skipped` for `k` bits.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack_nonzero_rows(v: View, dst: *mut f32, jp: usize, kept: *mut u32) -> usize {
+unsafe fn pack_nonzero_rows(
+    v: View,
+    dst: *mut f32,
+    jp: usize,
+    kept: *mut u32,
+    skipped: *mut u16,
+) -> usize {
     let (k, n) = (v.rows, v.cols);
     let j0 = jp * NR;
     let width = (n - j0).min(NR);
@@ -225,10 +262,8 @@ unsafe fn pack_nonzero_rows(v: View, dst: *mut f32, jp: usize, kept: *mut u32) -
         // cover no lane past them).
         let row = v.ptr.offset(p as isize * v.rs + j0 as isize);
         let halves = [0, 1].map(|h| _mm512_maskz_loadu_ps(masks[h], row.wrapping_add(16 * h)));
-        let zero = _mm512_setzero_ps();
-        // Ordered compare: a NaN is not zero, and -0.0 is.
-        let zeros = [0, 1].map(|h| _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(halves[h], zero));
-        if zeros == [0xffff, 0xffff] {
+        if is_zero_row(halves) {
+            mark_skipped(skipped, p);
             continue;
         }
         for (h, half) in halves.into_iter().enumerate() {
@@ -240,30 +275,77 @@ unsafe fn pack_nonzero_rows(v: View, dst: *mut f32, jp: usize, kept: *mut u32) -
     count
 }
 
-/// Whether rows `r0..r1` of `v` are all finite (no infinity, no NaN).
+/// Removes the zero rows from panel `jp` of `dst` (k rows, packed by
+/// `pack_rows`), moving the others up in order: as `pack_nonzero_rows`, for
+/// panels packed some other way (transposed in registers). The activations
+/// of a ReLU and their gradients have such rows where a unit is off for all
+/// 32 samples of a panel: 6% of the first hidden layer's (unit, 32 samples)
+/// pairs in the tutorial, 11-13% of the second's.
 ///
 /// # Safety
-/// `v` must be in bounds and those rows exist.
-unsafe fn rows_are_finite(v: View, r0: usize, r1: usize) -> bool {
-    // Contiguous runs along whichever stride is 1, so that the loop vectorises.
-    let (runs, len, run_step, step) = if v.rs == 1 {
-        (v.cols, r1 - r0, v.cs, 1)
-    } else {
-        (r1 - r0, v.cols, v.rs, v.cs)
-    };
-    let first = v.ptr.wrapping_offset(r0 as isize * v.rs);
-    (0..runs).all(|i| {
-        let run = first.wrapping_offset(i as isize * run_step);
-        // An all-ones exponent is an infinity or a NaN; or-ed together
-        // without a branch per value.
-        const EXP: u32 = 0x7f80_0000;
-        let bad = (0..len).fold(false, |bad, j| {
-            // SAFETY: element j of run i is in the view (forwarded).
-            let x = unsafe { *run.wrapping_offset(j as isize * step) };
-            bad | (x.to_bits() & EXP == EXP)
-        });
-        !bad
-    })
+/// `avx512f` must be available; panel `jp` of `dst` is packed and ours;
+/// `kept` has room for `k` values, `skipped` for `k` bits.
+#[target_feature(enable = "avx512f")]
+unsafe fn compact_zero_rows(
+    dst: *mut f32,
+    jp: usize,
+    k: usize,
+    kept: *mut u32,
+    skipped: *mut u16,
+) -> usize {
+    let panel = dst.add(jp * k * NR);
+    let mut count = 0;
+    for p in 0..k {
+        // SAFETY: row p of the panel, NR aligned values.
+        let halves = [0, 1].map(|h| _mm512_load_ps(panel.add(p * NR + 16 * h)));
+        if is_zero_row(halves) {
+            mark_skipped(skipped, p);
+            continue;
+        }
+        if count < p {
+            for (h, half) in halves.into_iter().enumerate() {
+                _mm512_store_ps(panel.add(count * NR + 16 * h), half);
+            }
+        }
+        *kept.add(count) = p as u32;
+        count += 1;
+    }
+    count
+}
+
+/// Whether steps against the zero rows of the panels are left out for this
+/// broadcast operand: only when its columns are contiguous (a transposed
+/// activation or weight, as in the weight and input gradients). With its rows
+/// contiguous (a weight in the forward) the R addresses of a step take more
+/// registers than are left, and the loop that looks up each step's column
+/// ran 13% slower than the one that walks them, more than it saved.
+fn skips_zero_rows(bcast: View) -> bool {
+    bcast.rs == 1
+}
+
+/// Whether the elements of rows `r0..r1` of `v` in the columns marked in
+/// `skipped` (a bit per column) are all finite (no infinity, no NaN): those
+/// that would have met the skipped zero rows.
+///
+/// # Safety
+/// `v` must be in bounds, with its columns contiguous (`v.rs == 1`), those
+/// rows exist, and no bit is set for a column past `v.cols`.
+unsafe fn skipped_are_finite(v: View, r0: usize, r1: usize, skipped: &[u16]) -> bool {
+    // An all-ones exponent is an infinity or a NaN.
+    const EXP: u32 = 0x7f80_0000;
+    debug_assert_eq!(v.rs, 1);
+    (0..v.cols)
+        .filter(|&p| skipped[p / 16] >> (p % 16) & 1 != 0)
+        .all(|p| {
+            // SAFETY: rows r0..r1 of column p, contiguous (forwarded).
+            let column = unsafe {
+                std::slice::from_raw_parts(v.ptr.offset(p as isize * v.cs + r0 as isize), r1 - r0)
+            };
+            // Or-ed together without a branch per value, so that it vectorises.
+            !column
+                .iter()
+                .fold(false, |bad, x| bad | (x.to_bits() & EXP == EXP))
+        })
 }
 
 /// Copies rows `p0..p1` of panel `jp` of `v` (k x n) into `dst`, which holds
@@ -441,34 +523,42 @@ impl Job {
                 let packs = (p0..p1)
                     .filter(|&jp| !reads_in_place(self.in_place, (self.cols - jp * NR).min(NR)));
                 with_packed(lines, |packed| {
-                    with_kept(panels, k, |rows_kept, counts| {
-                        let mut skips = false;
-                        if panel.cs == 1 {
-                            for jp in packs.clone() {
-                                // SAFETY: as `pack`, with k rows of room in
-                                // `rows_kept` for each panel and a count each.
-                                unsafe {
-                                    let n = pack_nonzero_rows(
-                                        panel,
-                                        packed.get(),
-                                        jp,
-                                        rows_kept.add(jp * k),
-                                    );
-                                    *counts.add(jp) = n;
-                                    skips |= n < k;
-                                }
+                    with_skips(panels, k, |skips| {
+                        let (rows_kept, counts) =
+                            (skips.kept.as_mut_ptr(), skips.counts.as_mut_ptr());
+                        let skipped = skips.skipped.as_mut_ptr();
+                        let mut any = false;
+                        for jp in packs.clone() {
+                            if !skips_zero_rows(self.bcast) {
+                                pack(packed, jp, 0, k);
+                                continue;
                             }
-                            // SAFETY: rows r0..r1 of the broadcast operand exist.
-                            if skips && !unsafe { rows_are_finite(self.bcast, r0, r1) } {
-                                // An infinity or NaN times a skipped zero is
-                                // NaN: pack every row, as PyTorch multiplies them.
-                                packs.clone().for_each(|jp| pack(packed, jp, 0, k));
-                                skips = false;
+                            // SAFETY: as `pack`, with k rows of room in
+                            // `rows_kept` for each panel, a count each, and
+                            // k bits in `skipped`.
+                            unsafe {
+                                let n = if panel.cs == 1 {
+                                    let kept = rows_kept.add(jp * k);
+                                    pack_nonzero_rows(panel, packed.get(), jp, kept, skipped)
+                                } else {
+                                    pack(packed, jp, 0, k);
+                                    let kept = rows_kept.add(jp * k);
+                                    compact_zero_rows(packed.get(), jp, k, kept, skipped)
+                                };
+                                *counts.add(jp) = n;
+                                any |= n < k;
                             }
-                        } else {
-                            packs.for_each(|jp| pack(packed, jp, 0, k));
                         }
-                        let kept = if skips {
+                        // SAFETY: rows r0..r1 of the broadcast operand exist;
+                        // bits are set only for rows of the panels (its columns).
+                        if any && !unsafe { skipped_are_finite(self.bcast, r0, r1, &skips.skipped) }
+                        {
+                            // An infinity or NaN times a skipped zero is
+                            // NaN: pack every row, as PyTorch multiplies them.
+                            packs.clone().for_each(|jp| pack(packed, jp, 0, k));
+                            any = false;
+                        }
+                        let kept = if any {
                             Kept {
                                 rows: rows_kept,
                                 counts,
