@@ -15,7 +15,9 @@
 //! order, then `alpha * acc + beta * c`: the result does not depend on how
 //! the work is split between threads. Steps against a row of the panel
 //! operand that is zero across the whole panel are left out when the other
-//! operand is finite (`pack_nonzero_rows`): they would add exactly nothing.
+//! operand is finite (`pack_nonzero_rows`, `compact_zero_rows`; for a
+//! broadcast operand with contiguous columns, `skips_zero_rows`): they would
+//! add exactly nothing.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -528,25 +530,24 @@ impl Job {
                             (skips.kept.as_mut_ptr(), skips.counts.as_mut_ptr());
                         let skipped = skips.skipped.as_mut_ptr();
                         let mut any = false;
-                        for jp in packs.clone() {
-                            if !skips_zero_rows(self.bcast) {
-                                pack(packed, jp, 0, k);
-                                continue;
-                            }
-                            // SAFETY: as `pack`, with k rows of room in
-                            // `rows_kept` for each panel, a count each, and
-                            // k bits in `skipped`.
-                            unsafe {
-                                let n = if panel.cs == 1 {
+                        if !skips_zero_rows(self.bcast) {
+                            packs.clone().for_each(|jp| pack(packed, jp, 0, k));
+                        } else {
+                            for jp in packs.clone() {
+                                // SAFETY: as `pack`, with k rows of room in
+                                // `rows_kept` for each panel, a count each,
+                                // and k bits in `skipped`.
+                                unsafe {
                                     let kept = rows_kept.add(jp * k);
-                                    pack_nonzero_rows(panel, packed.get(), jp, kept, skipped)
-                                } else {
-                                    pack(packed, jp, 0, k);
-                                    let kept = rows_kept.add(jp * k);
-                                    compact_zero_rows(packed.get(), jp, k, kept, skipped)
-                                };
-                                *counts.add(jp) = n;
-                                any |= n < k;
+                                    let n = if panel.cs == 1 {
+                                        pack_nonzero_rows(panel, packed.get(), jp, kept, skipped)
+                                    } else {
+                                        pack(packed, jp, 0, k);
+                                        compact_zero_rows(packed.get(), jp, k, kept, skipped)
+                                    };
+                                    *counts.add(jp) = n;
+                                    any |= n < k;
+                                }
                             }
                         }
                         // SAFETY: rows r0..r1 of the broadcast operand exist;
