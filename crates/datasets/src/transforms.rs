@@ -101,9 +101,9 @@ impl Normalize {
     }
 
     /// Appends `image`'s pixels as they are after `ToTensor` then, if given,
-    /// `normalize` (single channel): the same arithmetic in the same order,
-    /// so the same values, in one pass that the compiler vectorizes (about
-    /// 10x faster than a 256-entry lookup table per pixel).
+    /// `normalize` (single channel): the same values (`p / 255` exactly, then
+    /// the same arithmetic in the same order), in one pass that the compiler
+    /// vectorizes (about 10x faster than a 256-entry lookup table per pixel).
     pub(crate) fn extend_pixels(normalize: Option<&Normalize>, image: &[u8], out: &mut Vec<f32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
@@ -137,8 +137,8 @@ fn extend_with(
 /// `extend_pixels` vectorized 8 values wide, with `div255` for the division.
 /// The shipped build targets generic x86-64, where the loop gets 4-wide SSE
 /// divisions: building a batch of 64 images took 16 us, on the critical path
-/// of a 2-thread training step; 8-wide divisions still took most of the 9 us
-/// left.
+/// of a 2-thread training step; with 8-wide divisions 8.5 us, and 5.8 us with
+/// `div255` (criterion, 938 batches: 7.95 and 5.45 ms).
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA.
