@@ -6,28 +6,10 @@
 use autograd::Tensor;
 use serde_json::Value;
 
-/// The shared reference, and a second file of other cases in its format
-/// (another MLP: crates/nn/tests/pytorch/pytorch_reference_extra.py).
-fn references() -> Vec<Value> {
-    let paths = [
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../reference/pytorch_reference.json"
-        ),
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../nn/tests/pytorch/pytorch_reference_extra.json"
-        ),
-    ];
-    paths
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-            serde_json::from_str(&text).expect("reference JSON")
-        })
-        .collect()
-}
+// The reference files (the shared one, and another MLP in the second).
+#[path = "../../nn/tests/pytorch/references.rs"]
+mod references;
+use references::references;
 
 /// A JSON array of arrays (or of numbers) as a tensor.
 fn tensor(v: &Value) -> Tensor {
@@ -62,7 +44,7 @@ fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
 /// the mean cross-entropy (log_softmax + gather + mean), backpropagate, and
 /// compare the loss and every parameter gradient with PyTorch's.
 fn check_mlp(forward: impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Tensor) {
-    for reference in references() {
+    for (_, reference) in references() {
         check_mlp_of(&reference["mlp"], &forward);
     }
 }

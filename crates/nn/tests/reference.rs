@@ -6,28 +6,11 @@ use nn::functional::{cross_entropy, mse_loss, nll_loss, Reduction};
 use nn::{CrossEntropyLoss, Linear, Module, ReLU, Sequential, StateDict};
 use serde_json::Value;
 
-/// The shared reference, and a second file of other cases in its format
-/// (label smoothing 0.2, five classes, another MLP: tests/pytorch/pytorch_reference_extra.py).
-fn references() -> Vec<Value> {
-    let paths = [
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../reference/pytorch_reference.json"
-        ),
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/pytorch/pytorch_reference_extra.json"
-        ),
-    ];
-    paths
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-        })
-        .collect()
-}
+// The reference files (label smoothing 0.2, five classes and another MLP in
+// the second).
+#[path = "pytorch/references.rs"]
+mod references;
+use references::references;
 
 /// A JSON number or nested array of numbers, flattened, with its shape.
 fn tensor(v: &Value) -> Tensor {
@@ -64,7 +47,7 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
 /// `mse_vs_onehot`, on the file's logits and class targets.
 #[test]
 fn every_loss_case_matches_pytorch() {
-    references().iter().for_each(losses_match);
+    references().iter().for_each(|(_, r)| losses_match(r));
 }
 
 fn losses_match(r: &Value) {
@@ -158,7 +141,7 @@ fn model_and_loss(description: &str) -> (Sequential, CrossEntropyLoss) {
 
 #[test]
 fn mlp_loss_and_gradients_match_pytorch() {
-    references().iter().for_each(mlp_matches);
+    references().iter().for_each(|(_, r)| mlp_matches(r));
 }
 
 fn mlp_matches(r: &Value) {

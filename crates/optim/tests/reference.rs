@@ -10,18 +10,10 @@ use optim::{
 };
 use serde_json::Value;
 
-/// The shared reference, and a second file of other cases in its format
-/// (Adagrad, `maximize`, ...: crates/nn/tests/pytorch/pytorch_reference_extra.py).
-const REFERENCES: [&str; 2] = [
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../reference/pytorch_reference.json"
-    ),
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../nn/tests/pytorch/pytorch_reference_extra.json"
-    ),
-];
+// The reference files (Adagrad, `maximize`, ... in the second).
+#[path = "../../nn/tests/pytorch/references.rs"]
+mod references;
+use references::references;
 
 fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
@@ -143,14 +135,12 @@ fn optimizer_for(entry: &Value, x: &Tensor) -> Box<dyn Optimizer> {
 
 #[test]
 fn every_pytorch_trajectory_is_reproduced() {
-    for path in REFERENCES {
-        trajectories_match(path);
+    for (_, json) in references() {
+        trajectories_match(&json);
     }
 }
 
-fn trajectories_match(path: &str) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let json: Value = serde_json::from_str(&text).unwrap();
+fn trajectories_match(json: &Value) {
     let entries = json["optimizers"].as_object().expect("optimizers");
     assert!(
         !entries.is_empty(),
