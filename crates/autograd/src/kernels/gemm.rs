@@ -564,17 +564,13 @@ mod tests {
             (100, 40, 70, true, true, true),
             (30, 45, 77, true, false, false),
         ] {
-            let a_t = true;
+            // a is k x m in memory, used as its transpose.
             let a: Vec<f32> = (0..m * k).map(|_| g.normal(0.0, 1.0)).collect();
             let x = with_zero_runs(&mut g, k, n);
             let x_stored = transpose(&x, k, n);
             let bias_values: Vec<f32> = (0..n).map(|_| g.normal(0.0, 1.0)).collect();
             let c0: Vec<f32> = (0..m * n).map(|_| g.normal(0.0, 1.0)).collect();
-            let am = if a_t {
-                MatRef::row_major(&a, k, m).t()
-            } else {
-                MatRef::row_major(&a, m, k)
-            };
+            let am = MatRef::row_major(&a, k, m).t();
             let xm = if x_t {
                 MatRef::row_major(&x_stored, n, k).t()
             } else {
@@ -587,7 +583,7 @@ mod tests {
                     for j in 0..n {
                         let acc = (0..k).fold(0.0f32, |acc, p| {
                             let y = x[p * n + j];
-                            let a = a[if a_t { p * m + i } else { i * k + p }];
+                            let a = a[p * m + i];
                             a.mul_add(y, acc)
                         });
                         let mut v = alpha.mul_add(acc, bias.map_or(0.0, |b| b[j]));
