@@ -24,6 +24,8 @@
 //! - [`Generator`], [`manual_seed`]: seeded random numbers.
 //! - [`gradcheck`]: finite-difference check of backward rules.
 //! - [`parallel`]: elementwise jobs over slices split across the cores (optimizers).
+//! - [`CacheAligned`]: a global allocator that puts tensors on cache lines, as
+//!   PyTorch's does; a binary installs it with `#[global_allocator]`.
 //!
 //! ```
 //! use autograd::Tensor;
@@ -46,6 +48,7 @@ pub mod rng;
 pub mod tape;
 mod tensor;
 
+pub use kernels::alloc::CacheAligned;
 pub use kernels::parallel;
 pub use rng::{manual_seed, Generator};
 pub use tape::{is_grad_enabled, no_grad, BackwardError, BackwardOptions, NoGradGuard};

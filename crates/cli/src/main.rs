@@ -16,6 +16,10 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// Tensors start on cache lines (autograd's `CacheAligned` says why).
+#[global_allocator]
+static ALLOC: autograd::CacheAligned = autograd::CacheAligned;
+
 /// Print a line on stdout. When the reader has gone (`ferrograd train |
 /// head`), stop quietly with the status of a process killed by SIGPIPE, as
 /// other Unix tools do, instead of Rust's panic on the failed write.

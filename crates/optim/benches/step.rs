@@ -13,6 +13,10 @@ use nn::models::NeuralNetwork;
 use nn::{CrossEntropyLoss, Module};
 use optim::{OptimOptions, Optimizer};
 
+/// As in the `ferrograd` binary: tensors start on cache lines.
+#[global_allocator]
+static ALLOC: autograd::CacheAligned = autograd::CacheAligned;
+
 fn batch() -> (Tensor, Tensor) {
     let mut g = Generator::new(0);
     let x = Tensor::rand_uniform(&[64, 1, 28, 28], 0.0, 1.0, &mut g);

@@ -20,6 +20,10 @@ use nn::models::NeuralNetwork;
 use nn::{CrossEntropyLoss, Module};
 use optim::OptimOptions;
 
+/// As in the `ferrograd` binary: tensors start on cache lines.
+#[global_allocator]
+static ALLOC: autograd::CacheAligned = autograd::CacheAligned;
+
 fn main() {
     let (mut data_dir, mut epochs, mut sgemm_only) = (PathBuf::from("data"), 3usize, false);
     let mut args = std::env::args().skip(1);

@@ -1,5 +1,6 @@
 //! Numeric kernels, one module per family. Unsafe code lives only here.
 
+pub mod alloc;
 pub mod gemm;
 pub mod parallel;
 pub(crate) mod pool;
