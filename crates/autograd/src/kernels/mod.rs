@@ -4,3 +4,4 @@ pub mod alloc;
 pub mod gemm;
 pub mod parallel;
 pub(crate) mod pool;
+pub mod trace;

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use super::trace;
+
 /// How long an idle helper busy-waits (pause instructions) before yielding its
 /// core. Short: between the products of a step a yielding helper still answers
 /// within microseconds, and the DataLoader's thread gets the core meanwhile
@@ -67,6 +69,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 thread_local! {
     /// Whether this thread is running a part of a job (see `threads`).
     static IN_PART: Cell<bool> = const { Cell::new(false) };
+    /// Whether this is one of the pool's helper threads (for `trace`).
+    static IS_HELPER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Threads a job started here may use: rayon's count (`RAYON_NUM_THREADS`,
@@ -137,10 +141,16 @@ fn work(generation: u64, part: PartPtr, parts: usize) {
 
 /// Runs part `i`, claimed by this thread, and counts it done.
 fn run_claimed(part: &(dyn Fn(usize) + Sync), i: usize) {
+    let start = trace::on().then(Instant::now);
     // A panic here would leave the caller waiting forever: abort instead.
     let ran = as_part(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| part(i))));
     if ran.is_err() {
         std::process::abort();
+    }
+    if let Some(start) = start {
+        if IS_HELPER.with(Cell::get) {
+            trace::push(trace::What::HelperPart { index: i }, start, Instant::now());
+        }
     }
     SHARED.done.fetch_add(1, Ordering::AcqRel);
 }
@@ -211,6 +221,7 @@ pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usiz
         s.claim.store(generation << 32 | 1, Ordering::Release);
         generation
     };
+    let start = trace::on().then(Instant::now);
     if *lock(&s.sleeping) > 0 {
         s.wake.notify_all();
     }
@@ -225,9 +236,17 @@ pub(crate) fn run_parts<'a>(parts: usize, threads: usize, part: &'a (dyn Fn(usiz
         }
     }
     lock(&s.job).1 = None;
+    if let Some(start) = start {
+        let what = trace::What::Job {
+            parts,
+            caller_done: waiting_since,
+        };
+        trace::push(what, start, Instant::now());
+    }
 }
 
 fn helper_loop() {
+    IS_HELPER.with(|h| h.set(true));
     let s = &SHARED;
     let mut seen = 0u64;
     loop {
@@ -315,5 +334,50 @@ mod tests {
         drop(busy);
         assert_eq!(inside, vec![1, 1]);
         assert_eq!(pool.install(threads), 2, "outside a part");
+    }
+
+    /// A traced job is recorded once, with its parts, the caller's end of
+    /// work inside it, and any helper's part inside it too.
+    #[test]
+    fn a_traced_job_is_recorded_with_its_helper_parts() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        trace::start();
+        trace::mark("before");
+        // Parts long enough that the helper claims one.
+        let spin = |_: usize| std::thread::sleep(Duration::from_millis(5));
+        pool.install(|| run_parts(2, threads(), &spin));
+        trace::mark("after");
+        let events = trace::finish();
+        let time_of = |label| {
+            events
+                .iter()
+                .find(|e| matches!(e.what, trace::What::Mark(l) if l == label))
+                .map(|e| e.start)
+                .expect("the mark was recorded")
+        };
+        let (before, after) = (time_of("before"), time_of("after"));
+        // Other tests' jobs may be recorded too: find this one by its time.
+        let job = events
+            .iter()
+            .find(|e| {
+                matches!(e.what, trace::What::Job { parts: 2, .. })
+                    && e.start >= before
+                    && e.end <= after
+            })
+            .expect("the job was recorded");
+        let trace::What::Job { caller_done, .. } = job.what else {
+            unreachable!()
+        };
+        assert!(job.start <= caller_done && caller_done <= job.end);
+        assert!(job.end - job.start >= Duration::from_millis(5));
+        let helper_parts = events
+            .iter()
+            .filter(|e| matches!(e.what, trace::What::HelperPart { .. }))
+            .filter(|e| e.start >= job.start && e.end <= job.end)
+            .count();
+        assert!(helper_parts <= 1, "two parts: the caller runs part 0");
     }
 }
