@@ -336,48 +336,51 @@ mod tests {
         assert_eq!(pool.install(threads), 2, "outside a part");
     }
 
-    /// A traced job is recorded once, with its parts, the caller's end of
-    /// work inside it, and any helper's part inside it too.
+    /// A traced job is recorded with its parts and the caller's end of work
+    /// inside it, and the part a helper ran inside it too.
     #[test]
-    fn a_traced_job_is_recorded_with_its_helper_parts() {
+    fn a_traced_job_is_recorded_with_its_helper_part() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
-        trace::start();
-        trace::mark("before");
-        // Parts long enough that the helper claims one.
-        let spin = |_: usize| std::thread::sleep(Duration::from_millis(5));
-        pool.install(|| run_parts(2, threads(), &spin));
-        trace::mark("after");
-        let events = trace::finish();
-        let time_of = |label| {
-            events
-                .iter()
-                .find(|e| matches!(e.what, trace::What::Mark(l) if l == label))
-                .map(|e| e.start)
-                .expect("the mark was recorded")
-        };
-        let (before, after) = (time_of("before"), time_of("after"));
-        // Other tests' jobs may be recorded too: find this one by its time.
-        let job = events
-            .iter()
-            .find(|e| {
+        // Parts long enough that a helper claims the second.
+        let sleep = |_: usize| std::thread::sleep(Duration::from_millis(5));
+        // Another test may hold the helpers (then the parts run here, not as
+        // a job), or a loaded machine may not run the helper in time: try
+        // again, a bounded number of times.
+        let recorded = (0..50).any(|_| {
+            trace::start();
+            trace::mark("before");
+            pool.install(|| run_parts(2, threads(), &sleep));
+            trace::mark("after");
+            let events = trace::finish();
+            let time_of = |label| {
+                events
+                    .iter()
+                    .find(|e| matches!(e.what, trace::What::Mark(l) if l == label))
+                    .map(|e| e.start)
+                    .expect("the marks are recorded")
+            };
+            let (before, after) = (time_of("before"), time_of("after"));
+            // Other tests' jobs may be recorded too: this one is between the marks.
+            let Some(job) = events.iter().find(|e| {
                 matches!(e.what, trace::What::Job { parts: 2, .. })
                     && e.start >= before
                     && e.end <= after
-            })
-            .expect("the job was recorded");
-        let trace::What::Job { caller_done, .. } = job.what else {
-            unreachable!()
-        };
-        assert!(job.start <= caller_done && caller_done <= job.end);
-        assert!(job.end - job.start >= Duration::from_millis(5));
-        let helper_parts = events
-            .iter()
-            .filter(|e| matches!(e.what, trace::What::HelperPart { .. }))
-            .filter(|e| e.start >= job.start && e.end <= job.end)
-            .count();
-        assert!(helper_parts <= 1, "two parts: the caller runs part 0");
+            }) else {
+                return false;
+            };
+            let trace::What::Job { caller_done, .. } = job.what else {
+                unreachable!()
+            };
+            assert!(job.start <= caller_done && caller_done <= job.end);
+            assert!(caller_done - job.start >= Duration::from_millis(5));
+            events
+                .iter()
+                .filter(|e| matches!(e.what, trace::What::HelperPart { index: 1 }))
+                .any(|e| e.start >= job.start && e.end <= job.end)
+        });
+        assert!(recorded, "a job and its helper's part were recorded");
     }
 }
