@@ -5,7 +5,6 @@ use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, splits, MatRef};
 use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
 use crate::ops::elementwise::relu_grad;
-use crate::parallel;
 use crate::Tensor;
 
 /// The matrix `batch_offset` of a tensor's last two dims, read through its strides.
@@ -42,9 +41,23 @@ fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
     offsets
 }
 
-/// Sums of the columns of a row-major buffer with rows of `cols` values, adding
-/// the rows in order.
+/// Sums of the columns of a row-major buffer with rows of `cols` values: the
+/// rows of each half (the first `rows.div_ceil(2)`, then the rest) added in
+/// order, then the first half's sums plus the second's. The order that
+/// `relu_backward_colsum` takes with the halves on two cores, so that a bias
+/// gradient has the same bits with or without a fused ReLU.
 fn column_sums(g: &[f32], cols: usize) -> Vec<f32> {
+    let rows = g.len() / cols.max(1);
+    let (top, bottom) = g.split_at(rows.div_ceil(2) * cols);
+    let mut d = rows_summed(top, cols);
+    d.iter_mut()
+        .zip(&rows_summed(bottom, cols))
+        .for_each(|(d, s)| *d += s);
+    d
+}
+
+/// Column sums of `g`'s rows (`cols` values each), added in order.
+fn rows_summed(g: &[f32], cols: usize) -> Vec<f32> {
     let mut d = vec![0.0f32; cols];
     for row in g.chunks(cols.max(1)) {
         d.iter_mut().zip(row).for_each(|(d, g)| *d += g);
@@ -53,13 +66,17 @@ fn column_sums(g: &[f32], cols: usize) -> Vec<f32> {
 }
 
 /// ReLU's backward (`relu_grad` of each value against the output `y`), and with
-/// `sums` the column sums of the result (as `column_sums`), in one pass.
+/// `sums` the column sums of the result, in one pass.
 ///
 /// Written over `g`'s own buffer when nothing else holds it (the tape's
-/// gradient for this op's output, about to be dropped), else over a copy. Split
-/// by columns across the cores, each column summed down its rows in order, so
-/// the sums do not depend on the thread count. (Serial and into a new buffer,
-/// this took 28-30 us of a 2-thread training step while the other core waited.)
+/// gradient for this op's output, about to be dropped), else over a copy.
+/// The rows are taken in two halves, one per core when there are two: each
+/// half's columns are summed down its rows in order, and the sums are the
+/// first half's plus the second's, so they do not depend on the thread count.
+/// (Split by columns instead, each row's halves side by side, each core's
+/// prefetcher pulled in the other core's half of every row: 13-14 us a half
+/// on the 2-core Xeon, against 5-8 by rows. Serial and into a new buffer, it
+/// took 28-30 us of a 2-thread training step while the other core waited.)
 fn relu_backward_colsum(
     g: &Tensor,
     y: &Tensor,
@@ -67,25 +84,42 @@ fn relu_backward_colsum(
     sums: bool,
 ) -> (Tensor, Option<Vec<f32>>) {
     let out = crate::tape::writable(g);
-    let mut d = vec![0.0f32; if sums { cols } else { 0 }];
-    y.with_data(|y| {
+    // Masks rows of `g` against the same rows of `y`; with `sums`, returns
+    // their column sums as `rows_summed` does, each row added while it is in
+    // L1 (else nothing).
+    let mask_rows = |g: &mut [f32], y: &[f32]| -> Vec<f32> {
+        let mut d = vec![0.0f32; if sums { cols } else { 0 }];
+        for (g, y) in g.chunks_mut(cols.max(1)).zip(y.chunks(cols.max(1))) {
+            g.iter_mut()
+                .zip(y)
+                .for_each(|(g, &y)| *g = relu_grad(*g, y));
+            if sums {
+                d.iter_mut().zip(&*g).for_each(|(d, g)| *d += g);
+            }
+        }
+        d
+    };
+    let d = y.with_data(|y| {
         out.with_data_mut(|out| {
-            let matrices = [out, &mut d[..]];
-            parallel::for_each_column_range_mut(cols, 1 << 14, matrices, |range, [mut g, mut d]| {
-                for r in 0..g.rows() {
-                    let y = &y[r * cols..][range.clone()];
-                    let g = g.row(r);
-                    g.iter_mut()
-                        .zip(y)
-                        .for_each(|(g, &y)| *g = relu_grad(*g, y));
-                    if sums {
-                        d.row(0).iter_mut().zip(&*g).for_each(|(d, g)| *d += g);
-                    }
-                }
-            })
+            let rows = out.len() / cols.max(1);
+            let (top, bottom) = out.split_at_mut(rows.div_ceil(2) * cols);
+            let (y_top, y_bottom) = y.split_at(top.len());
+            let (mut d, second) = if worth_splitting(top.len() + bottom.len()) {
+                join(|| mask_rows(top, y_top), || mask_rows(bottom, y_bottom))
+            } else {
+                (mask_rows(top, y_top), mask_rows(bottom, y_bottom))
+            };
+            d.iter_mut().zip(&second).for_each(|(d, s)| *d += s);
+            d
         })
     });
     (out, sums.then_some(d))
+}
+
+/// Whether an elementwise pass over `len` values is worth handing half to
+/// another core (about a microsecond to start).
+fn worth_splitting(len: usize) -> bool {
+    len >= 1 << 14
 }
 
 /// `g @ w` for a linear layer's input gradient (`g` is `[rows, out]`, `w`
