@@ -73,9 +73,9 @@ fn rows_summed(g: &[f32], cols: usize) -> Vec<f32> {
 /// The rows are taken in two halves, one per core when there are two: each
 /// half's columns are summed down its rows in order, and the sums are the
 /// first half's plus the second's, so they do not depend on the thread count.
-/// (Split by columns instead, each row's halves side by side, each core's
-/// prefetcher pulled in the other core's half of every row: 13-14 us a half
-/// on the 2-core Xeon, against 5-8 by rows. Serial and into a new buffer, it
+/// (Split by columns instead, each core walking its half of every row, a half
+/// took 13-14 us on the 2-core Xeon, against 5-8 by rows: most likely each
+/// core's prefetcher pulled in the other's half too. Serial and into a new buffer, it
 /// took 28-30 us of a 2-thread training step while the other core waited.)
 fn relu_backward_colsum(
     g: &Tensor,
