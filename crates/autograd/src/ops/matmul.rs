@@ -47,8 +47,7 @@ fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
 /// `relu_backward_colsum` takes with the halves on two cores, so that a bias
 /// gradient has the same bits with or without a fused ReLU.
 fn column_sums(g: &[f32], cols: usize) -> Vec<f32> {
-    let rows = g.len() / cols.max(1);
-    let (top, bottom) = g.split_at(rows.div_ceil(2) * cols);
+    let (top, bottom) = g.split_at(top_half(g.len(), cols));
     let mut d = rows_summed(top, cols);
     d.iter_mut()
         .zip(&rows_summed(bottom, cols))
@@ -101,10 +100,9 @@ fn relu_backward_colsum(
     };
     let d = y.with_data(|y| {
         out.with_data_mut(|out| {
-            let rows = out.len() / cols.max(1);
-            let (top, bottom) = out.split_at_mut(rows.div_ceil(2) * cols);
+            let (top, bottom) = out.split_at_mut(top_half(out.len(), cols));
             let (y_top, y_bottom) = y.split_at(top.len());
-            let (mut d, second) = if worth_splitting(top.len() + bottom.len()) {
+            let (mut d, second) = if top.len() + bottom.len() >= SPLIT_MIN_LEN {
                 join(|| mask_rows(top, y_top), || mask_rows(bottom, y_bottom))
             } else {
                 (mask_rows(top, y_top), mask_rows(bottom, y_bottom))
@@ -116,10 +114,16 @@ fn relu_backward_colsum(
     (out, sums.then_some(d))
 }
 
-/// Whether an elementwise pass over `len` values is worth handing half to
-/// another core (about a microsecond to start).
-fn worth_splitting(len: usize) -> bool {
-    len >= 1 << 14
+/// Elementwise passes over fewer values run on one core: handing half to
+/// another costs about a microsecond.
+const SPLIT_MIN_LEN: usize = 1 << 14;
+
+/// Values in the first half of a row-major buffer of `len` values in rows of
+/// `cols`: the first `rows.div_ceil(2)` rows. The one split of the bias
+/// gradient's sums (`column_sums`, `relu_backward_colsum`), so that fused and
+/// unfused layers add in the same order.
+fn top_half(len: usize, cols: usize) -> usize {
+    (len / cols.max(1)).div_ceil(2) * cols
 }
 
 /// `g @ w` for a linear layer's input gradient (`g` is `[rows, out]`, `w`
@@ -149,7 +153,7 @@ fn input_grad(g: MatRef, w: MatRef) -> Vec<f32> {
     if h > 0 && crate::kernels::pool::threads() == 2 {
         let (mut c, second) = join(|| gemm_new(g0, w0), || gemm_new(g1, w1));
         let len = c.len();
-        crate::parallel::for_each_chunk_mut(len, 1 << 14, [&mut c[..]], |range, [c]| {
+        crate::parallel::for_each_chunk_mut(len, SPLIT_MIN_LEN, [&mut c[..]], |range, [c]| {
             c.iter_mut().zip(&second[range]).for_each(|(c, s)| *c += s);
         });
         return c;
