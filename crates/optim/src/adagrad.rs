@@ -109,6 +109,7 @@ impl Rule for AdagradConfig {
     /// PyTorch's `_single_tensor_adagrad` (dense), fused into one pass:
     /// `clr = lr / (1 + (t-1)·lr_decay)`; `g = ±grad + wd·p`; `sum = sum + g·g`;
     /// `p = p - clr·g / (sqrt(sum) + eps)`. The sum starts at `initial_accumulator_value`.
+    #[inline(always)]
     fn update(step: &AdagradStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
         let [sum] = buffers else {
             unreachable!("Adagrad has one buffer")
@@ -121,7 +122,7 @@ impl Rule for AdagradConfig {
         } = *step;
         for ((p, &g), s) in param.iter_mut().zip(grad).zip(sum.iter_mut()) {
             let g = decayed_grad(sign, weight_decay, g, *p);
-            *s += g * g;
+            *s = g.mul_add(g, *s);
             *p += neg_clr * g / (s.sqrt() + eps);
         }
     }

@@ -158,6 +158,7 @@ impl Rule for AdamConfig {
         adam_begin(self, false, step, len, buffers)
     }
 
+    #[inline(always)]
     fn update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
         adam_update(step, param, grad, buffers);
     }
@@ -203,6 +204,7 @@ impl Rule for AdamWConfig {
         adam_begin(&self.as_adam(), true, step, len, buffers)
     }
 
+    #[inline(always)]
     fn update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
         adam_update(step, param, grad, buffers);
     }
@@ -267,52 +269,56 @@ fn adam_begin(
 /// m = lerp(m, g, 1-β1);  v = β2·v + (1-β2)·g·g;  v̂ = max(v̂, v) with amsgrad
 /// denom = sqrt(v or v̂) / sqrt(1-β2^t) + eps;  p = p - (lr / (1-β1^t))·m / denom
 /// ```
+#[inline(always)]
 fn adam_update(step: &AdamStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
     let [m, v, v_max] = buffers else {
         unreachable!("Adam has three buffers")
     };
-    let AdamStep {
-        sign,
-        l2,
-        decay,
-        w1,
-        beta2,
-        w2,
-        eps,
-        neg_step_size,
-        bias_correction2_sqrt,
-        amsgrad,
-    } = *step;
-
+    // A copy, so that its fields stay in registers: the loop's stores could
+    // otherwise write the caller's (for all the compiler knows).
+    let step = *step;
     // The moments, then the parameter; the loop is written once per amsgrad
     // setting so that each version is a plain pass the compiler can vectorise.
-    let moments = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
-        let g = decayed_grad(sign, l2, g, *p);
-        if let Some(decay_factor) = decay {
-            *p *= decay_factor;
-        }
-        *m = lerp(*m, g, w1);
-        *v = *v * beta2 + w2 * g * g;
-    };
-    let apply = |p: &mut f32, m: f32, second: f32| {
-        *p += neg_step_size * m / (second.sqrt() / bias_correction2_sqrt + eps);
-    };
     let pass = param
         .iter_mut()
         .zip(grad)
         .zip(m.iter_mut())
         .zip(v.iter_mut());
-    if amsgrad {
+    if step.amsgrad {
         for ((((p, &g), m), v), v_max) in pass.zip(v_max.iter_mut()) {
-            moments(p, g, m, v);
+            step.moments(p, g, m, v);
             *v_max = maximum(*v_max, *v);
-            apply(p, *m, *v_max);
+            step.apply(p, *m, *v_max);
         }
     } else {
         for (((p, &g), m), v) in pass {
-            moments(p, g, m, v);
-            apply(p, *m, *v);
+            step.moments(p, g, m, v);
+            step.apply(p, *m, *v);
         }
+    }
+}
+
+// Functions, not closures, so that they can be `inline(always)`: one that
+// LLVM kept out of line would not be compiled with FMA (`Rule::update`).
+impl AdamStep {
+    /// Decays `p` (AdamW) and updates the moments with the gradient `g`.
+    #[inline(always)]
+    fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+        let g = decayed_grad(self.sign, self.l2, g, *p);
+        // A select, not a branch around a store: the loop then vectorises
+        // without being unswitched.
+        *p = match self.decay {
+            Some(decay_factor) => *p * decay_factor,
+            None => *p,
+        };
+        *m = lerp(*m, g, self.w1);
+        *v = (self.w2 * g).mul_add(g, *v * self.beta2);
+    }
+
+    /// The step of `p`, from the first moment and the second (or its maximum).
+    #[inline(always)]
+    fn apply(&self, p: &mut f32, m: f32, second: f32) {
+        *p += self.neg_step_size * m / (second.sqrt() / self.bias_correction2_sqrt + self.eps);
     }
 }
 

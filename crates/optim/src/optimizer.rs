@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use autograd::kernels::fma::{with_fma, FmaBody};
 use autograd::{parallel, Tensor};
 
 use crate::error::OptimError;
@@ -184,8 +185,28 @@ pub trait Rule: Clone + fmt::Debug + Send + 'static {
     /// Update elements of a parameter in place: `param`, `grad` and each of
     /// `buffers` (empty if not allocated) hold the same range of elements. An
     /// element's update depends only on that element (ranges run on several
-    /// threads) and must not panic.
+    /// threads) and must not panic. Write PyTorch's fused multiply-adds (its
+    /// `add(x, alpha=a)`, `lerp`, `addcmul`) as `f32::mul_add`, and mark this
+    /// function `#[inline(always)]`: it is compiled inside
+    /// [`with_fma`](autograd::kernels::fma::with_fma), where `mul_add` is one
+    /// instruction.
     fn update(step: &Self::Step, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]);
+}
+
+/// One range of a parameter's update (`Rule::update`), run by `with_fma`.
+struct Update<'a, 'b, R: Rule> {
+    step: &'a R::Step,
+    param: &'a mut [f32],
+    grad: &'a [f32],
+    buffers: &'a mut [&'b mut [f32]],
+}
+
+impl<R: Rule> FmaBody for Update<'_, '_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        R::update(self.step, self.param, self.grad, self.buffers);
+    }
 }
 
 /// Parameters with fewer elements are updated on one thread. Handing half to
@@ -343,7 +364,12 @@ impl<R: Rule> Optimizer for Optim<R> {
                     parallel::for_each_chunk_mut(len, PARALLEL_MIN_LEN, slices, |range, chunks| {
                         let [p, b0, b1, b2] = chunks;
                         let buffers = &mut [b0, b1, b2][..R::BUFFERS.len()];
-                        R::update(&step, p, &g[range], buffers);
+                        with_fma(Update::<R> {
+                            step: &step,
+                            param: p,
+                            grad: &g[range],
+                            buffers,
+                        });
                     })
                 })
             });
@@ -560,21 +586,25 @@ fn parse_state_key(key: &str, num_params: usize) -> Option<(usize, &str)> {
 }
 
 /// The gradient as the rules use it: `±grad` (`-` with `maximize`), plus the
-/// L2 penalty `weight_decay · param` when there is one (`sign` is ±1).
+/// L2 penalty `weight_decay · param` when there is one (`sign` is ±1), rounded
+/// once as PyTorch's `grad.add(param, alpha=weight_decay)` is.
+#[inline(always)]
 pub(crate) fn decayed_grad(sign: f32, weight_decay: Option<f32>, grad: f32, param: f32) -> f32 {
     match weight_decay {
-        Some(wd) => sign * grad + wd * param,
+        Some(wd) => wd.mul_add(param, sign * grad),
         None => sign * grad,
     }
 }
 
 /// PyTorch's `lerp` kernel: `start + weight * (end - start)`, computed from the
-/// nearer end for accuracy (`torch.lerp`, used by Adam's and RMSprop's averages).
+/// nearer end for accuracy (`torch.lerp`, used by Adam's and RMSprop's
+/// averages), with one rounding after the product as its `fmadd` has.
+#[inline(always)]
 pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {
     if weight.abs() < 0.5 {
-        start + weight * (end - start)
+        weight.mul_add(end - start, start)
     } else {
-        end - (end - start) * (1.0 - weight)
+        (weight - 1.0).mul_add(end - start, end)
     }
 }
 

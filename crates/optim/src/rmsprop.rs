@@ -124,70 +124,76 @@ impl Rule for RmspropConfig {
     /// centered: ḡ = lerp(ḡ, g, 1-α);  avg = sqrt(v - ḡ·ḡ) + eps,  else avg = sqrt(v) + eps
     /// momentum: b = μ·b + g/avg;  p = p - lr·b,  else p = p - lr·g/avg
     /// ```
+    #[inline(always)]
     fn update(step: &RmspropStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
         let [v, b, g_avg] = buffers else {
             unreachable!("RMSprop has three buffers")
         };
-        let RmspropStep {
-            sign,
-            weight_decay,
-            alpha,
-            keep,
-            eps,
-            momentum,
-            centered,
-            neg_lr,
-        } = *step;
-
-        // The pieces of the update; one loop per (centered, momentum) setting so
-        // that each is a plain pass the compiler can vectorise.
-        let square = |p: f32, g: f32, v: &mut f32| {
-            let g = decayed_grad(sign, weight_decay, g, p);
-            *v = *v * alpha + keep * g * g;
-            g
-        };
-        // v - ḡ² from the exact square (f64 holds it), as PyTorch's
-        // `addcmul(ḡ, ḡ, value=-1)` computes it on the CPU with a fused
-        // multiply-add: when the gradient varies little the two nearly
-        // cancel, and rounding ḡ² to f32 first made the difference 0 (a
-        // step of lr / eps) or negative (NaN) where PyTorch's is not.
-        let center = |v: f32, g_avg: &mut f32, g: f32| {
-            *g_avg = lerp(*g_avg, g, keep);
-            let g_avg = f64::from(*g_avg);
-            ((f64::from(v) - g_avg * g_avg) as f32).sqrt() + eps
-        };
-        let with_momentum = |p: &mut f32, b: &mut f32, momentum: f32, g: f32, avg: f32| {
-            *b = *b * momentum + g / avg;
-            *p += neg_lr * *b;
-        };
+        // A copy, so that its fields stay in registers: the loop's stores
+        // could otherwise write the caller's (for all the compiler knows).
+        let (s, eps) = (*step, step.eps);
+        // One loop per (centered, momentum) setting so that each is a plain
+        // pass the compiler can vectorise.
         let pass = param.iter_mut().zip(grad).zip(v.iter_mut());
-        match (centered, momentum) {
+        match (step.centered, step.momentum) {
             (false, None) => {
                 for ((p, &g), v) in pass {
-                    let g = square(*p, g, v);
-                    *p += neg_lr * g / (v.sqrt() + eps);
+                    let g = s.square(*p, g, v);
+                    *p += s.neg_lr * g / (v.sqrt() + eps);
                 }
             }
             (false, Some(momentum)) => {
                 for (((p, &g), v), b) in pass.zip(b.iter_mut()) {
-                    let g = square(*p, g, v);
-                    with_momentum(p, b, momentum, g, v.sqrt() + eps);
+                    let g = s.square(*p, g, v);
+                    s.with_momentum(p, b, momentum, g, v.sqrt() + eps);
                 }
             }
             (true, None) => {
                 for (((p, &g), v), g_avg) in pass.zip(g_avg.iter_mut()) {
-                    let g = square(*p, g, v);
-                    *p += neg_lr * g / center(*v, g_avg, g);
+                    let g = s.square(*p, g, v);
+                    *p += s.neg_lr * g / s.center(*v, g_avg, g);
                 }
             }
             (true, Some(momentum)) => {
                 for ((((p, &g), v), g_avg), b) in pass.zip(g_avg.iter_mut()).zip(b.iter_mut()) {
-                    let g = square(*p, g, v);
-                    let avg = center(*v, g_avg, g);
-                    with_momentum(p, b, momentum, g, avg);
+                    let g = s.square(*p, g, v);
+                    let avg = s.center(*v, g_avg, g);
+                    s.with_momentum(p, b, momentum, g, avg);
                 }
             }
         }
+    }
+}
+
+// The pieces of the update: functions, not closures, so that they can be
+// `inline(always)`: one that LLVM kept out of line would not be compiled
+// with FMA (`Rule::update`).
+impl RmspropStep {
+    /// The gradient as used, after updating the average of its square `v`.
+    #[inline(always)]
+    fn square(&self, p: f32, g: f32, v: &mut f32) -> f32 {
+        let g = decayed_grad(self.sign, self.weight_decay, g, p);
+        *v = (self.keep * g).mul_add(g, *v * self.alpha);
+        g
+    }
+
+    /// Updates the average gradient and returns `sqrt(v - ḡ²) + eps`. The
+    /// difference is rounded once, as PyTorch's `addcmul(ḡ, ḡ, value=-1)`
+    /// computes it on the CPU with a fused multiply-add: when the gradient
+    /// varies little the two nearly cancel, and rounding ḡ² to f32 first
+    /// made the difference 0 (a step of lr / eps) or negative (NaN) where
+    /// PyTorch's is not.
+    #[inline(always)]
+    fn center(&self, v: f32, g_avg: &mut f32, g: f32) -> f32 {
+        *g_avg = lerp(*g_avg, g, self.keep);
+        (-*g_avg).mul_add(*g_avg, v).sqrt() + self.eps
+    }
+
+    /// The momentum buffer's update and the step of `p`.
+    #[inline(always)]
+    fn with_momentum(&self, p: &mut f32, b: &mut f32, momentum: f32, g: f32, avg: f32) {
+        *b = *b * momentum + g / avg;
+        *p = self.neg_lr.mul_add(*b, *p);
     }
 }
 

@@ -118,7 +118,10 @@ impl Rule for SgdConfig {
 
     /// PyTorch's `_single_tensor_sgd`, fused into one pass:
     /// `g = ±grad + wd·p`; `buf = g` at first, then `buf = μ·buf + (1-τ)·g`;
-    /// `g = g + μ·buf` (Nesterov) or `g = buf`; `p = p - lr·g`.
+    /// `g = g + μ·buf` (Nesterov) or `g = buf`; `p = p - lr·g`. Each `+` of a
+    /// product rounds once, as PyTorch's `add(x, alpha=a)` does; `μ·buf`
+    /// (its `mul_`) is rounded before.
+    #[inline(always)]
     fn update(step: &SgdStep, param: &mut [f32], grad: &[f32], buffers: &mut [&mut [f32]]) {
         let [buf] = buffers else {
             unreachable!("SGD has one buffer")
@@ -132,18 +135,27 @@ impl Rule for SgdConfig {
             nesterov,
             first,
         } = *step;
-        let direction = |p: f32, g: f32| decayed_grad(sign, weight_decay, g, p);
+        // No closures here: one that LLVM kept out of line would not be
+        // compiled with FMA (`Rule::update`).
         let Some(momentum) = momentum else {
             for (p, &g) in param.iter_mut().zip(grad) {
-                *p += neg_lr * direction(*p, g);
+                *p = neg_lr.mul_add(decayed_grad(sign, weight_decay, g, *p), *p);
             }
             return;
         };
         for ((p, &g), b) in param.iter_mut().zip(grad).zip(buf.iter_mut()) {
-            let d = direction(*p, g);
-            *b = if first { d } else { *b * momentum + keep * d };
-            let step = if nesterov { d + momentum * *b } else { *b };
-            *p += neg_lr * step;
+            let d = decayed_grad(sign, weight_decay, g, *p);
+            *b = if first {
+                d
+            } else {
+                keep.mul_add(d, *b * momentum)
+            };
+            let step = if nesterov {
+                momentum.mul_add(*b, d)
+            } else {
+                *b
+            };
+            *p = neg_lr.mul_add(step, *p);
         }
     }
 }
