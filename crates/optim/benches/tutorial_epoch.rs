@@ -3,7 +3,8 @@
 //! CrossEntropyLoss, SGD lr 1e-3; the test pass under no_grad), written here
 //! against the crates' APIs so that the train and test passes can be timed
 //! apart. Also a large square sgemm through the same kernel wrapper as the
-//! model's layers, as the machine's reference throughput.
+//! model's layers, as the machine's reference throughput, and the GEMM
+//! kernel's ceiling (`fma_peak_gflops`: its inner loop with nothing to wait for).
 //!
 //! Not a criterion bench: `cargo xtask bench` runs it and parses its output.
 //! `RAYON_NUM_THREADS=1 cargo bench -p optim --bench tutorial_epoch -- --data-dir DIR --epochs 3`
@@ -16,7 +17,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autograd::kernels::gemm::{gemm, MatRef};
+use autograd::kernels::gemm::{fma_peak_gflops, gemm, MatRef};
 use autograd::kernels::trace::{self, Event, What};
 use autograd::{no_grad, Tensor};
 use datasets::{DataLoader, Dataset, Mnist, MnistVariant};
@@ -64,6 +65,9 @@ fn main() {
 
     println!("threads {}", rayon::current_num_threads());
     println!("sgemm_gflops {:.1}", square_sgemm_gflops());
+    if let Some(peak) = fma_peak_gflops(rayon::current_num_threads()) {
+        println!("fma_peak_gflops {peak:.1}");
+    }
 
     autograd::manual_seed(0);
     let model = NeuralNetwork::new();

@@ -66,6 +66,19 @@ impl<'a> MatRef<'a> {
     }
 }
 
+/// The GEMM kernel's ceiling on this machine now, in GFLOP/s summed over
+/// `threads` threads running at once: its micro-kernel's inner loop with the
+/// operands in registers (and L1). None where the AVX-512 kernel is not the
+/// one in use. For benchmarks: `cargo xtask bench` compares a training
+/// epoch's throughput with it. Takes about a tenth of a second.
+pub fn fma_peak_gflops(threads: usize) -> Option<f64> {
+    match Kernel::detect() {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => Some(avx512::peak_gflops(threads)),
+        Kernel::Portable => None,
+    }
+}
+
 /// Products smaller than this many multiply-adds run on one thread, with
 /// matrixmultiply (the AVX-512 kernel has its own threshold).
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
@@ -358,6 +371,18 @@ unsafe fn sgemm_raw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Measured where the AVX-512 kernel runs, a plausible rate (above a
+    /// GFLOP/s, finite); nothing elsewhere.
+    #[test]
+    fn fma_peak_is_measured_where_the_avx512_kernel_runs() {
+        let peak = fma_peak_gflops(1);
+        match Kernel::detect() {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => assert!(peak.is_some_and(|g| g.is_finite() && g > 1.0), "{peak:?}"),
+            Kernel::Portable => assert_eq!(peak, None),
+        }
+    }
 
     fn naive(a: MatRef, b: MatRef) -> Vec<f32> {
         let mut c = vec![0.0; a.rows * b.cols];

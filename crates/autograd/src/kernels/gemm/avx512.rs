@@ -214,6 +214,61 @@ fn with_skips<R>(panels: usize, k: usize, f: impl FnOnce(&mut Skips) -> R) -> R 
     })
 }
 
+/// GFLOP/s of the micro-kernel's inner loop with nothing to wait for, on
+/// each of `threads` threads at once (summed): a whole tile's 28
+/// accumulators, its 14 broadcasts read from L1 and its two panel vectors
+/// held in registers, the instructions of a step of `Tile::kernel_with` less
+/// the panel loads. No product can run faster on this machine at this
+/// moment (these VMs' clocks drift): `cargo xtask bench` reports the
+/// epoch's throughput against it. Best of 5 runs of about 50M multiply-adds.
+pub(super) fn peak_gflops(threads: usize) -> f64 {
+    const STEPS: usize = 1 << 21;
+    let threads = threads.max(1);
+    let run = |_| {
+        // SAFETY: `peak_gflops` is only called where `available()`.
+        std::hint::black_box(unsafe { register_steps(STEPS) });
+    };
+    // Timed from outside, so that parts that ran one after the other (a
+    // helper that did not wake) count as the slower rate they give.
+    let best = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            super::super::pool::run_parts(threads, threads, &run);
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    (threads * STEPS * MR * NR * 2) as f64 / best / 1e9
+}
+
+/// `steps` steps of a 14 x 32 tile against fixed panel values (see
+/// `peak_gflops`); returns a sum of the accumulators, so that none is idle.
+///
+/// # Safety
+/// `avx512f` must be available.
+#[target_feature(enable = "avx512f")]
+unsafe fn register_steps(steps: usize) -> f32 {
+    let a = [1.0f32 - 1e-7; MR];
+    let bv = [_mm512_set1_ps(1.0 + 1e-7); 2];
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    for _ in 0..steps {
+        // Read through an opaque pointer, as the kernel reads its operand,
+        // so that the broadcasts stay in the loop.
+        let a = std::hint::black_box(a.as_ptr());
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: r < MR, inside `a`.
+            let x = _mm512_set1_ps(unsafe { *a.add(r) });
+            for (acc, &b) in acc.iter_mut().zip(&bv) {
+                *acc = _mm512_fmadd_ps(x, b, *acc);
+            }
+        }
+    }
+    let sum = acc
+        .iter()
+        .flatten()
+        .fold(_mm512_setzero_ps(), |s, &v| _mm512_add_ps(s, v));
+    _mm512_reduce_add_ps(sum)
+}
+
 /// Whether a row of a panel, as two 16-lane halves, is zero in every lane.
 /// Ordered compare: a NaN is not zero, and -0.0 is.
 #[target_feature(enable = "avx512f")]
