@@ -1,6 +1,7 @@
 //! `torchvision.transforms.ToTensor` and `Normalize`, with the same arithmetic
 //! (`x / 255`, then `(x - mean) / std`) so values match PyTorch's bit for bit.
 
+use autograd::kernels::fma::{self, with_fma, FmaBody};
 use autograd::Tensor;
 
 /// u8 grayscale pixels to an f32 tensor `[1, height, width]` in `[0, 1]`
@@ -105,14 +106,15 @@ impl Normalize {
     /// the same arithmetic in the same order), in one pass that the compiler
     /// vectorizes (about 10x faster than a 256-entry lookup table per pixel).
     pub(crate) fn extend_pixels(normalize: Option<&Normalize>, image: &[u8], out: &mut Vec<f32>) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            unsafe { extend_pixels_avx2(normalize, image, out) };
-            return;
+        if fma::available() {
+            with_fma(Pixels {
+                normalize,
+                image,
+                out,
+            });
+        } else {
+            extend_with(normalize, image, out, |p| p as f32 / 255.0);
         }
-        extend_with(normalize, image, out, |p| p as f32 / 255.0);
     }
 }
 
@@ -134,25 +136,29 @@ fn extend_with(
     }
 }
 
-/// `extend_pixels` vectorized 8 values wide, with `div255` for the division.
-/// The shipped build targets generic x86-64, where the loop gets 4-wide SSE
-/// divisions: building a batch of 64 images took 16 us, on the critical path
-/// of a 2-thread training step; with 8-wide divisions 8.5 us, and 5.8 us with
-/// `div255` (criterion, 938 batches: 7.95 and 5.45 ms).
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn extend_pixels_avx2(normalize: Option<&Normalize>, image: &[u8], out: &mut Vec<f32>) {
-    extend_with(normalize, image, out, div255);
+/// `extend_pixels` compiled with AVX2 and FMA (`with_fma`), with `div255`
+/// for the division. The shipped build targets generic x86-64, where the loop
+/// gets 4-wide SSE divisions: building a batch of 64 images took 16 us, on
+/// the critical path of a 2-thread training step; with 8-wide divisions 8.5
+/// us, and 5.8 us with `div255` (criterion, 938 batches: 7.95 and 5.45 ms).
+struct Pixels<'a> {
+    normalize: Option<&'a Normalize>,
+    image: &'a [u8],
+    out: &'a mut Vec<f32>,
+}
+
+impl FmaBody for Pixels<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        extend_with(self.normalize, self.image, self.out, div255);
+    }
 }
 
 /// `p as f32 / 255.0`, bit for bit (checked for all 256 bytes), from the
 /// reciprocal and one correction by fused multiply-adds, which the vector
 /// units run several times as fast as a division. Only where FMA is an
 /// instruction: elsewhere `mul_add` is a slow library call.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn div255(p: u8) -> f32 {
     const R: f32 = 1.0 / 255.0;
@@ -167,7 +173,6 @@ fn div255(p: u8) -> f32 {
 mod tests {
     use super::*;
 
-    #[cfg(target_arch = "x86_64")]
     #[test]
     fn div255_is_the_division_for_every_byte() {
         for p in 0..=255u8 {

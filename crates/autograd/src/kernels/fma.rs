@@ -51,11 +51,26 @@ pub trait FmaBody {
 #[inline]
 pub fn with_fma<B: FmaBody>(body: B) -> B::Output {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+    if available() {
+        // SAFETY: the CPU has AVX2 and FMA (`available`).
         return unsafe { with_avx2_fma(body) };
     }
     body.run()
+}
+
+/// Whether [`with_fma`] runs its body with the FMA instructions: where it
+/// does not, `mul_add` is a library call, and code that only needs to be
+/// fast can take another way.
+#[inline]
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// `body.run()`, with AVX2 and FMA instructions allowed in it.
