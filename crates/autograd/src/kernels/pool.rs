@@ -363,23 +363,30 @@ mod tests {
                     .expect("the marks are recorded")
             };
             let (before, after) = (time_of("before"), time_of("after"));
-            // Other tests' jobs may be recorded too: this one is between the marks.
-            let Some(job) = events.iter().find(|e| {
+            // Other tests' jobs may be recorded between the marks too (the
+            // trace is global): every job keeps its caller's end inside it,
+            // and ours is the one whose caller and helper each slept 5 ms.
+            let long = Duration::from_millis(5);
+            let jobs = events.iter().filter(|e| {
                 matches!(e.what, trace::What::Job { parts: 2, .. })
                     && e.start >= before
                     && e.end <= after
-            }) else {
-                return false;
-            };
-            let trace::What::Job { caller_done, .. } = job.what else {
-                unreachable!()
-            };
-            assert!(job.start <= caller_done && caller_done <= job.end);
-            assert!(caller_done - job.start >= Duration::from_millis(5));
-            events
-                .iter()
-                .filter(|e| matches!(e.what, trace::What::HelperPart { index: 1 }))
-                .any(|e| e.start >= job.start && e.end <= job.end)
+            });
+            jobs.filter(|job| {
+                let trace::What::Job { caller_done, .. } = job.what else {
+                    unreachable!()
+                };
+                assert!(job.start <= caller_done && caller_done <= job.end);
+                caller_done - job.start >= long
+            })
+            .any(|job| {
+                events.iter().any(|e| {
+                    matches!(e.what, trace::What::HelperPart { index: 1 })
+                        && e.start >= job.start
+                        && e.end <= job.end
+                        && e.end - e.start >= long
+                })
+            })
         });
         assert!(recorded, "a job and its helper's part were recorded");
     }
