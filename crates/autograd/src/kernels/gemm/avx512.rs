@@ -6,10 +6,12 @@
 //! of its time packing the 1.6 MB weight, which 64 rows reuse little. Here
 //! only the operand that must be read as 32-wide rows (the "panel" operand)
 //! is packed, into 64-byte aligned panels; the other is read in place through
-//! its strides and broadcast element by element. Of `C = A B` and
-//! `C^T = B^T A^T` the plan takes the one whose panel operand is cheaper to
-//! pack, which makes the small activation matrix the packed one and leaves
-//! the weight in place; a transposed result is transposed in registers.
+//! its strides and broadcast element by element (or, where its steps lie far
+//! apart and many panels reuse them, from a small copy: `packs_broadcast_rows`).
+//! Of `C = A B` and `C^T = B^T A^T` the plan takes the one whose panel operand
+//! is cheaper to pack, which makes the small activation matrix the packed one
+//! and leaves the weight in place; a transposed result is transposed in
+//! registers.
 //!
 //! Every element of C is one chain of fused multiply-adds over `p = 0..k` in
 //! order, then `alpha * acc + beta * c`: the result does not depend on how
