@@ -421,14 +421,16 @@ unsafe fn skipped_are_finite(v: View, r0: usize, r1: usize, skipped: &[u16]) -> 
 /// tutorial), the steps of a tile fall in few of L1's sets, more of them
 /// than those sets hold, and each was read again from L2 by every panel. Only
 /// when 4 or more panels reuse the copy, and it is small (k <= 1024 lines).
-/// Measured: the weight gradients 512x64 @ 64x512 and @ 64x784 6-12% faster.
+/// Measured: the weight gradients 512x64 @ 64x512 and @ 64x784 6-12% faster;
+/// the input gradient (two panels, k = 512, the copy pushed out of L1 by the
+/// panels) 10-15% slower with a copy.
 fn packs_broadcast_rows(bcast: View, panels: usize) -> bool {
     bcast.rs == 1 && panels >= 4 && bcast.cols <= 1024
 }
 
 /// Runs `f` with this thread's buffer for a block of broadcast rows, grown
 /// to hold `k` lines (64-byte aligned).
-fn with_broadcast_rows<R>(k: usize, f: impl FnOnce(*const f32) -> R) -> R {
+fn with_broadcast_rows<R>(k: usize, f: impl FnOnce(*mut f32) -> R) -> R {
     BROADCAST_ROWS.with(|rows| {
         let mut rows = rows.borrow_mut();
         if rows.len() < k {
@@ -447,9 +449,8 @@ fn with_broadcast_rows<R>(k: usize, f: impl FnOnce(*const f32) -> R) -> R {
 /// `i..i + rows` (`rows <= 16`); `dst` is 64-byte aligned with room for
 /// `a.cols` lines, and ours.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack_broadcast_rows(a: View, i: usize, rows: usize, dst: *const f32) {
+unsafe fn pack_broadcast_rows(a: View, i: usize, rows: usize, dst: *mut f32) {
     let mask = lanes(rows);
-    let dst = dst.cast_mut();
     for p in 0..a.cols {
         // SAFETY: `rows` values of column p from row i, contiguous (the mask
         // covers no lane past them); line p of `dst`.
@@ -767,7 +768,7 @@ impl Job {
                 unsafe {
                     pack_broadcast_rows(a, i, rows, copy);
                     let tile = Tile {
-                        a: copy,
+                        a: copy.cast_const(),
                         a_rs: 1,
                         a_cs: 16,
                         a_packed: true,
