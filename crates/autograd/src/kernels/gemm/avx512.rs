@@ -1088,6 +1088,7 @@ impl Tile {
                 a = a.wrapping_offset(a_cs);
             }
             if LAYOUT == ROWS_CONTIGUOUS {
+                // The next column (a_cs is 1), for the rows' pointers in use.
                 for base in bases.iter_mut().take(R.div_ceil(3)) {
                     *base = hidden(base.wrapping_add(1));
                 }
