@@ -238,17 +238,26 @@ fn reads_in_place(in_place: bool, cols: usize) -> bool {
     in_place && cols == NR
 }
 
-/// Runs `f` with this thread's panel buffer, grown to hold `lines` lines.
-/// Every value a product reads is written by its packing first (zeros past
-/// the last column), so the buffer is filled only when it grows.
-fn with_packed<R>(lines: usize, f: impl FnOnce(SendPtr) -> R) -> R {
-    PACKED.with(|packed| {
-        let mut packed = packed.borrow_mut();
-        if packed.len() < lines {
-            packed.resize(lines, Line([0.0; 16]));
+/// Runs `f` with this thread's `buffer`, grown to hold `lines` lines (64-byte
+/// aligned). Every value a product reads from one is written first (by its
+/// packing), so a buffer is filled only when it grows.
+fn with_lines<R>(
+    buffer: &'static std::thread::LocalKey<RefCell<Vec<Line>>>,
+    lines: usize,
+    f: impl FnOnce(*mut f32) -> R,
+) -> R {
+    buffer.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < lines {
+            buffer.resize(lines, Line([0.0; 16]));
         }
-        f(SendPtr(packed.as_mut_ptr().cast::<f32>()))
+        f(buffer.as_mut_ptr().cast::<f32>())
     })
+}
+
+/// Runs `f` with this thread's panel buffer, grown to hold `lines` lines.
+fn with_packed<R>(lines: usize, f: impl FnOnce(SendPtr) -> R) -> R {
+    with_lines(&PACKED, lines, |packed| f(SendPtr(packed)))
 }
 
 /// Runs `f` with this thread's `Skips`, grown to hold `panels` panels of `k`
@@ -474,18 +483,6 @@ unsafe fn skipped_are_finite(v: View, r0: usize, r1: usize, skipped: &[u16]) -> 
 /// panels) 10-15% slower with a copy.
 fn packs_broadcast_rows(bcast: View, panels: usize) -> bool {
     bcast.rs == 1 && panels >= 4 && bcast.cols <= 1024
-}
-
-/// Runs `f` with this thread's buffer for a block of broadcast rows, grown
-/// to hold `k` lines (64-byte aligned).
-fn with_broadcast_rows<R>(k: usize, f: impl FnOnce(*mut f32) -> R) -> R {
-    BROADCAST_ROWS.with(|rows| {
-        let mut rows = rows.borrow_mut();
-        if rows.len() < k {
-            rows.resize(k, Line([0.0; 16]));
-        }
-        f(rows.as_mut_ptr().cast::<f32>())
-    })
 }
 
 /// Copies rows `i..i + rows` of `a` (columns contiguous) to `dst`, column
@@ -809,7 +806,7 @@ impl Job {
                 // the panels hold k x NR values each.
                 return unsafe { first.run(rows, panels) };
             }
-            with_broadcast_rows(k, |copy| {
+            with_lines(&BROADCAST_ROWS, k, |copy| {
                 // SAFETY: rows i..i+rows <= MR of `a` exist, its columns
                 // contiguous (`packs_broadcast_rows`); `copy` holds k lines.
                 // Then as above, reading those rows from the copy.
