@@ -133,6 +133,11 @@ impl EpochRun {
     fn sgemm_best(&self) -> Option<f64> {
         larger(self.sgemm_gflops, self.sgemm_mm_gflops)
     }
+
+    /// GFLOP/s of the median training epoch.
+    fn train_gflops(&self) -> Option<f64> {
+        median(&self.train).map(|tr| train_epoch_flops() / tr / 1e9)
+    }
 }
 
 /// The larger of two measurements, either of which may be missing.
@@ -795,7 +800,7 @@ impl Report<'_> {
         for &t in self.threads {
             let ours = &self.ours[&t];
             let train = median(&ours.train);
-            let gflops = train.map(|tr| flops / tr / 1e9);
+            let gflops = ours.train_gflops();
             let pre = self.torch.get(&("preloaded", t));
             let tut = self.torch.get(&("tutorial", t));
             let pre_train = pre.and_then(|r| median(&r.train));
@@ -867,7 +872,7 @@ impl Report<'_> {
             };
             let of_peak =
                 |g: Option<f64>| g.map_or("-".into(), |g| format!("{:.0}%", g / peak * 100.0));
-            let train = median(&ours.train).map(|tr| flops / tr / 1e9);
+            let train = ours.train_gflops();
             let _ = writeln!(
                 s,
                 "\nFMA peak at {t} thread(s) (the GEMM kernel's inner loop with its operands in \
@@ -900,7 +905,7 @@ impl Report<'_> {
         let pct = self
             .ours
             .get(&all)
-            .and_then(|r| Some(flops / median(&r.train)? / 1e9 / r.sgemm_best()?));
+            .and_then(|r| Some(r.train_gflops()? / r.sgemm_best()?));
         let _ = writeln!(s, "\n### Targets\n\n| target | measured | |\n|---|---|---|");
         // Three decimals (one for percentages): these land close to their bounds.
         let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}×"));
