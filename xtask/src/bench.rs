@@ -5,7 +5,9 @@
 //! - `crates/optim/benches/tutorial_epoch.rs` at 1 thread and at all cores
 //!   (`RAYON_NUM_THREADS`): train and test seconds of each epoch, and a 1024^3
 //!   sgemm through the same GEMM wrapper as the layers, with our AVX-512 kernel
-//!   and with matrixmultiply (`FERROGRAD_GEMM`): the faster is the machine's sgemm;
+//!   and then with matrixmultiply (`FERROGRAD_GEMM`), in every round: the
+//!   faster is the machine's sgemm, and each round's epochs are measured
+//!   against that round's (`EpochRun::sgemm_shares`);
 //!   and the AVX-512 kernel's inner loop alone (`fma_peak_gflops`), the ceiling
 //!   that the epoch's throughput is also reported against;
 //!   in `--rounds` rounds, each of which runs ours and then PyTorch's epochs at
@@ -99,12 +101,18 @@ struct EpochRun {
     /// Which attempt at its round this run was (`same_state`), and by round.
     attempt: usize,
     attempts: Vec<usize>,
+    /// The square sgemm measured with the run (the best of 20, before its
+    /// epochs), and of the rounds the largest.
     sgemm_gflops: Option<f64>,
     /// The same square product with `FERROGRAD_GEMM=matrixmultiply`.
     sgemm_mm_gflops: Option<f64>,
     /// The GEMM kernel's inner loop with nothing to wait for, on all the
     /// run's threads at once (`autograd::kernels::gemm::fma_peak_gflops`).
     fma_peak_gflops: Option<f64>,
+    /// By round, the square sgemm of each kernel (ours, matrixmultiply)
+    /// measured in that round; the faster is what the round's epochs are
+    /// measured against (`sgemm_shares`).
+    round_sgemms: Vec<(Option<f64>, Option<f64>)>,
 }
 
 impl EpochRun {
@@ -122,6 +130,10 @@ impl EpochRun {
             self.attempts.resize(round + 1, 0);
         }
         self.attempts[round] = run.attempt;
+        if self.round_sgemms.len() <= round {
+            self.round_sgemms.resize(round + 1, (None, None));
+        }
+        self.round_sgemms[round] = (run.sgemm_gflops, run.sgemm_mm_gflops);
         self.train.extend(run.train);
         self.test.extend(run.test);
         self.sgemm_gflops = larger(self.sgemm_gflops, run.sgemm_gflops);
@@ -137,6 +149,35 @@ impl EpochRun {
     /// GFLOP/s of the median training epoch.
     fn train_gflops(&self) -> Option<f64> {
         median(&self.train).map(|tr| train_epoch_flops() / tr / 1e9)
+    }
+
+    /// Each round's epoch throughput (its median epoch) as a share of the
+    /// sgemm measured in the same round, in round order: the two a few
+    /// seconds apart, as the ratios to PyTorch are, since this VM's speed
+    /// moves by 30% between minutes.
+    /// Each is `(share, that round's sgemm)`.
+    fn sgemm_shares(&self) -> Vec<(f64, f64)> {
+        self.rounds
+            .iter()
+            .zip(&self.round_sgemms)
+            .filter_map(|(&train, &(ours, mm))| {
+                let sgemm = larger(ours, mm)?;
+                Some((train_epoch_flops() / train? / 1e9 / sgemm, sgemm))
+            })
+            .collect()
+    }
+
+    /// The median of the rounds' [`sgemm_shares`](Self::sgemm_shares).
+    fn sgemm_share(&self) -> Option<f64> {
+        median(&self.sgemm_shares().iter().map(|s| s.0).collect::<Vec<_>>())
+    }
+
+    /// The median over the rounds of each kernel's square sgemm (ours,
+    /// matrixmultiply).
+    fn sgemm_medians(&self) -> (Option<f64>, Option<f64>) {
+        let ours: Vec<f64> = self.round_sgemms.iter().filter_map(|r| r.0).collect();
+        let mm: Vec<f64> = self.round_sgemms.iter().filter_map(|r| r.1).collect();
+        (median(&ours), median(&mm))
     }
 }
 
@@ -257,9 +298,21 @@ fn bench(o: &Options) -> Result<(), String> {
                         std::slice::from_ref(&threads_env),
                     )
                 })?;
+                // The other kernel's sgemm, seconds after ours and the epochs,
+                // so that the round's epochs meet the faster of the two as
+                // the machine was then.
+                let mm = tutorial_epoch(
+                    &root,
+                    &["--sgemm-only"],
+                    &[
+                        threads_env.clone(),
+                        ("FERROGRAD_GEMM", "matrixmultiply".to_string()),
+                    ],
+                )?;
                 let run = EpochRun {
                     core_trip_ns: trips,
                     attempt,
+                    sgemm_mm_gflops: parse_epochs(&mm).sgemm_gflops,
                     ..parse_epochs(&out)
                 };
                 let Some((python, _)) = &python else {
@@ -304,21 +357,6 @@ fn bench(o: &Options) -> Result<(), String> {
             }
         }
     }
-    for &t in &threads {
-        step(&format!("sgemm with matrixmultiply, {t} thread(s)"));
-        let mm = tutorial_epoch(
-            &root,
-            &["--sgemm-only"],
-            &[
-                ("RAYON_NUM_THREADS", t.to_string()),
-                ("FERROGRAD_GEMM", "matrixmultiply".to_string()),
-            ],
-        )?;
-        if let Some(run) = ours.get_mut(&t) {
-            run.sgemm_mm_gflops = parse_epochs(&mm).sgemm_gflops;
-        }
-    }
-
     step("peak RSS of a full `ferrograd train`");
     let rss = peak_rss(&ferrograd, &data_dir)?;
 
@@ -697,6 +735,11 @@ struct Report<'a> {
     elapsed: Duration,
 }
 
+/// GFLOP/s with no decimals, or "-".
+fn gf_opt(g: Option<f64>) -> String {
+    g.map_or("-".into(), |g| format!("{g:.0}"))
+}
+
 fn secs(v: Option<f64>) -> String {
     v.map_or("-".into(), |s| format!("{s:.3}"))
 }
@@ -790,7 +833,9 @@ impl Report<'_> {
              {} round(s), each running {} epochs of ours and then of PyTorch's at each thread count \
              (PyTorch's tutorial pipeline: round 1 only). Seconds: medians of all epochs; ratios: \
              medians of the rounds' ratios (each round's median epoch against the other's, run \
-             seconds apart).\n",
+             seconds apart). The sgemm: medians of the rounds' (each the best of 20, taken with \
+             the round's epochs); % of the faster: the median of the rounds' epoch throughput \
+             against the faster kernel's sgemm of the same round.\n",
             flops / 1e9,
             o.rounds,
             o.epochs,
@@ -805,16 +850,16 @@ impl Report<'_> {
             let tut = self.torch.get(&("tutorial", t));
             let pre_train = pre.and_then(|r| median(&r.train));
             let tut_train = tut.and_then(|r| median(&r.train));
-            let gf = |g: Option<f64>| g.map_or("-".into(), |g| format!("{g:.0}"));
-            let sgemm_pair = format!("{} / {}", gf(ours.sgemm_gflops), gf(ours.sgemm_mm_gflops));
+            let (sgemm, sgemm_mm) = ours.sgemm_medians();
+            let sgemm_pair = format!("{} / {}", gf_opt(sgemm), gf_opt(sgemm_mm));
             let _ = writeln!(
                 s,
                 "| {t} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 secs(train),
                 secs(median(&ours.test)),
-                gflops.map_or("-".into(), |g| format!("{g:.0}")),
+                gf_opt(gflops),
                 sgemm_pair,
-                ratio(gflops, ours.sgemm_best())
+                ours.sgemm_share()
                     .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
                 secs(pre_train),
                 round_ratio(Some(ours), pre).map_or("-".into(), |r| format!("{r:.2}×")),
@@ -822,6 +867,28 @@ impl Report<'_> {
                 round_ratio(Some(ours), tut).map_or("-".into(), |r| format!("{r:.2}×")),
                 secs(pre.and_then(|r| median(&r.test))),
                 secs(tut.and_then(|r| median(&r.test))),
+            );
+        }
+        // Each round's share of its sgemm, and against the fastest sgemm of
+        // the whole run: how much the pairing by round matters.
+        for &t in self.threads {
+            let ours = &self.ours[&t];
+            let shares = ours.sgemm_shares();
+            if shares.is_empty() {
+                continue;
+            }
+            let each: Vec<String> = shares
+                .iter()
+                .map(|(share, sgemm)| format!("{:.1}% of {sgemm:.0}", share * 100.0))
+                .collect();
+            let _ = writeln!(
+                s,
+                "\nRounds' epoch throughput against the same round's sgemm, {t} thread(s): {}. \
+                 Against the fastest sgemm of the whole run ({}), the median epoch's is {}.",
+                each.join(", "),
+                gf_opt(ours.sgemm_best()),
+                ratio(ours.train_gflops(), ours.sgemm_best())
+                    .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
             );
         }
         // Each round's ratio, so that a reader sees the spread behind the median.
@@ -902,10 +969,7 @@ impl Report<'_> {
         let r_pre_all = vs("preloaded", all);
         let r_tut_all = vs("tutorial", all);
         let r_pre_1 = vs("preloaded", 1);
-        let pct = self
-            .ours
-            .get(&all)
-            .and_then(|r| Some(r.train_gflops()? / r.sgemm_best()?));
+        let pct = self.ours.get(&all).and_then(EpochRun::sgemm_share);
         let _ = writeln!(s, "\n### Targets\n\n| target | measured | |\n|---|---|---|");
         // Three decimals (one for percentages): these land close to their bounds.
         let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}×"));
@@ -1070,6 +1134,7 @@ mod tests {
             sgemm_gflops: sgemm,
             sgemm_mm_gflops: None,
             fma_peak_gflops: sgemm.map(|g| g * 1.25),
+            round_sgemms: vec![(sgemm, None)],
             core_trip_ns: None,
             core_trips: vec![Some([320.4, 318.0])],
             attempt: 0,
@@ -1213,6 +1278,42 @@ mod tests {
         let ours = runs(&[(1.6, slow), (1.0, fast)]);
         let theirs = runs(&[(2.0, fast), (2.5, slow)]);
         assert_eq!(round_ratios(&ours, &theirs).len(), 2);
+    }
+
+    /// The epoch's share of the sgemm is taken within each round (the faster
+    /// kernel's sgemm of that round), then the median over the rounds: a
+    /// round whose sgemm ran in a fast minute does not set the bar for the
+    /// others' epochs.
+    #[test]
+    fn sgemm_shares_pair_each_rounds_epochs_with_its_sgemm() {
+        let flops = train_epoch_flops() / 1e9;
+        let mut ours = EpochRun::default();
+        // (epoch seconds, our sgemm, matrixmultiply's): shares 0.8, 0.6, 0.75.
+        let rounds = [
+            (flops / 240.0, Some(300.0), Some(290.0)),
+            (flops / 240.0, Some(380.0), Some(400.0)),
+            (flops / 225.0, None, Some(300.0)),
+        ];
+        for (round, (secs, sgemm, mm)) in rounds.into_iter().enumerate() {
+            let one = EpochRun {
+                train: vec![secs],
+                sgemm_gflops: sgemm,
+                sgemm_mm_gflops: mm,
+                ..EpochRun::default()
+            };
+            ours.add_round(round, one);
+        }
+        let shares: Vec<f64> = ours.sgemm_shares().iter().map(|s| s.0).collect();
+        for (share, want) in shares.iter().zip([0.8, 0.6, 0.75]) {
+            assert!((share - want).abs() < 1e-12, "{shares:?}");
+        }
+        assert!((ours.sgemm_share().unwrap() - 0.75).abs() < 1e-12);
+        // Against the run's fastest sgemm the median epoch would read 60%.
+        assert_eq!(ours.sgemm_best(), Some(400.0));
+        assert_eq!(ours.sgemm_medians(), (Some(380.0), Some(300.0)));
+        // A round with no sgemm (or no epochs) gives no share.
+        ours.add_round(3, EpochRun::default());
+        assert_eq!(ours.sgemm_shares().len(), 3);
     }
 
     #[test]
