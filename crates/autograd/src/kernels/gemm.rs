@@ -195,15 +195,16 @@ enum Kernel {
     Portable,
 }
 
-/// Whether an `m x k @ k x n` product is split across threads (when there
-/// are several): smaller ones run on one thread, where they are faster.
-pub(crate) fn splits(m: usize, k: usize, n: usize) -> bool {
-    let min = match Kernel::detect() {
+/// Whether two independent `m x k @ k x n` products (a linear layer's input
+/// and weight gradients) should run side by side, one per thread, rather
+/// than one after the other, each split across the threads.
+pub(crate) fn side_by_side(m: usize, k: usize, n: usize) -> bool {
+    let below = match Kernel::detect() {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => avx512::PARALLEL_MIN_FLOPS,
+        Kernel::Avx512 => avx512::SIDE_BY_SIDE_BELOW,
         Kernel::Portable => PARALLEL_MIN_FLOPS,
     };
-    m * k * n >= min
+    m * k * n < below
 }
 
 impl Kernel {

@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
-use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, splits, MatRef};
+use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, side_by_side, MatRef};
 use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
 use crate::ops::elementwise::relu_grad;
@@ -349,10 +349,10 @@ impl Tensor {
                 ..MatRef::row_major(&sx, rows, fan_in)
             };
             // dx = g @ W  ([rows, out] @ [out, in]) and dW = g^T @ x
-            // ([out, rows] @ [rows, in]). Products too small to split across
-            // cores run side by side instead.
+            // ([out, rows] @ [rows, in]). Small products run side by side, one per
+            // core, rather than each split across the cores.
             let (gx, gw) = match (xs.requires_grad(), ws.requires_grad()) {
-                (true, true) if !splits(rows, fan_out, fan_in) => {
+                (true, true) if side_by_side(rows, fan_out, fan_in) => {
                     let (gx, gw) = join(|| gemm_new(gm, wm), || gemm_new(gm.t(), xm));
                     (Some(gx), Some(gw))
                 }

@@ -34,9 +34,16 @@ const NR: usize = 32;
 /// Steps before the end of a tile's loop at which its lines of C are fetched.
 const C_AHEAD: usize = 24;
 
-/// Products smaller than this many multiply-adds run on one thread: the
-/// 10-class layer's (64 x 512 x 10) took 1.4-2x as long split in two.
-pub(super) const PARALLEL_MIN_FLOPS: usize = 1 << 19;
+/// Products smaller than this many multiply-adds run on one thread. The
+/// 10-class layer's forward (64 x 512 x 10, 327,680) is split in two panels:
+/// 9.4 -> 5.6 us at 2 threads on the Xeon (it once took 1.4-2x as long split,
+/// on the Zen 4 with an older kernel).
+pub(super) const PARALLEL_MIN_FLOPS: usize = 1 << 18;
+
+/// Two independent products smaller than this (`gemm::side_by_side`) run one
+/// per thread: the 10-class layer's two backward products each split took
+/// the step 2.8 us longer than side by side (the Xeon, 2026-12-06).
+pub(super) const SIDE_BY_SIDE_BELOW: usize = 1 << 19;
 
 /// Layouts of the broadcast operand, for `Tile::kernel_with`: rows contiguous
 /// (`a_cs == 1`), columns contiguous (`a_rs == 1`), neither, or copied one
