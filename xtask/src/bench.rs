@@ -152,10 +152,9 @@ impl EpochRun {
     }
 
     /// Each round's epoch throughput (its median epoch) as a share of the
-    /// sgemm measured in the same round, in round order: the two a few
-    /// seconds apart, as the ratios to PyTorch are, since this VM's speed
-    /// moves by 30% between minutes.
-    /// Each is `(share, that round's sgemm)`.
+    /// sgemm measured in the same round, as `(share, that sgemm)` in round
+    /// order: the two are a few seconds apart, as the ratios to PyTorch are,
+    /// since this VM's speed moves by 30% between minutes.
     fn sgemm_shares(&self) -> Vec<(f64, f64)> {
         self.rounds
             .iter()
