@@ -209,7 +209,24 @@ impl<R: Rule> FmaBody for Update<'_, '_, R> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        R::update(self.step, self.param, self.grad, self.buffers);
+        // Blocks from the last to the first, each walked forwards: see `BLOCK`.
+        let (mut end, n) = (self.param.len(), self.buffers.len());
+        while end > 0 {
+            let start = (end - 1) / BLOCK * BLOCK;
+            let mut blocks: [&mut [f32]; MAX_BUFFERS] = Default::default();
+            for (block, buffer) in blocks.iter_mut().zip(self.buffers.iter_mut()) {
+                if !buffer.is_empty() {
+                    *block = &mut buffer[start..end];
+                }
+            }
+            R::update(
+                self.step,
+                &mut self.param[start..end],
+                &self.grad[start..end],
+                &mut blocks[..n],
+            );
+            end = start;
+        }
     }
 }
 
@@ -218,6 +235,14 @@ impl<R: Rule> FmaBody for Update<'_, '_, R> {
 /// of some 4K elements (data in L3): measured on 2 cores, an update of 8K
 /// elements took as long on both, 16K 0.7 times as long, 32K 0.6, 64K 0.5.
 const PARALLEL_MIN_LEN: usize = 1 << 15;
+/// Elements per block of an update, which walks a range's blocks from the
+/// last to the first. The backward pass writes a weight's gradient from its
+/// first row to its last, so when the update starts the last rows are the
+/// ones most likely still in L2; walked from the first, each line the update
+/// brought in pushed out the gradient lines it was about to read. The
+/// tutorial's update at 1 thread: 170 -> 159 us a step. (Walking every element
+/// backwards, which the hardware prefetchers follow less well, was slower.)
+const BLOCK: usize = 4096;
 /// The most buffers a rule has ([`Rule::BUFFERS`]).
 const MAX_BUFFERS: usize = 3;
 

@@ -103,3 +103,49 @@ fn one_and_three_threads_give_the_same_bits() {
         }
     }
 }
+
+/// An element's update depends on nothing but that element: a large parameter
+/// (split across threads, each range updated in blocks from its last to its
+/// first) ends with the same bits as the same values held as small
+/// parameters, one block each, on one thread.
+#[test]
+fn ranges_and_blocks_do_not_change_an_elements_update() {
+    const LEN: usize = 100_003;
+    const PIECE: usize = 1000;
+    let mut g = Generator::new(11);
+    let init = Tensor::rand_uniform(&[LEN], -1.0, 1.0, &mut g).to_vec();
+    let grads: Vec<Vec<f32>> = (0..STEPS)
+        .map(|_| Tensor::rand_uniform(&[LEN], -1.0, 1.0, &mut g).to_vec())
+        .collect();
+    let run = |pieces: usize, threads: usize, make: Make| -> Vec<u32> {
+        let params: Vec<Tensor> = init
+            .chunks(pieces)
+            .map(|c| Tensor::from_slice(c, &[c.len()]).requires_grad_(true))
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut opt = make(params.clone());
+        for grad in &grads {
+            for (p, g) in params.iter().zip(grad.chunks(pieces)) {
+                p.set_grad(Some(Tensor::from_slice(g, &[g.len()])));
+            }
+            pool.install(|| opt.step());
+        }
+        params
+            .iter()
+            .flat_map(|p| p.to_vec())
+            .map(f32::to_bits)
+            .collect()
+    };
+    for (name, make) in optimizers() {
+        let whole = run(LEN, 3, make);
+        let pieces = run(PIECE, 1, make);
+        let first_difference = whole.iter().zip(&pieces).position(|(a, b)| a != b);
+        assert_eq!(
+            first_difference, None,
+            "{name}: one parameter and pieces differ"
+        );
+    }
+}
