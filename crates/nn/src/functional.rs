@@ -655,8 +655,9 @@ fn reduce_picked(losses: Tensor, reduction: Reduction, picked: &Picked) -> Tenso
     let (shape, total) = (losses.shape().to_vec(), picked.total_weight);
     let empty = picked.count == 0;
     let sum = no_grad(|| losses.sum()).item();
+    // With every target ignored the mean is 0 / 0, divided at run time as
+    // PyTorch does: the processor's NaN (on x86-64 its sign bit is set).
     let value = match reduction {
-        Reduction::Mean if empty => f32::NAN,
         Reduction::Mean => sum / total,
         _ => sum,
     };

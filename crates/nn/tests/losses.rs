@@ -558,6 +558,37 @@ fn loss_names_are_pytorchs() {
     assert!(x.grad().unwrap().to_vec().iter().all(|&g| g == 0.0));
 }
 
+/// The mean over targets that are all ignored is 0 / 0 as in PyTorch: NaN,
+/// with the bits PyTorch 2.15 gives on x86-64 (0xffc00000, the processor's
+/// default NaN; tests/pytorch/loss_grad_fn_names.py), with and without class
+/// weights and label smoothing, for `[N, C]` and `[N, C, d]` inputs.
+#[test]
+fn all_ignored_mean_is_pytorchs_nan() {
+    let x = Tensor::randn(&[4, 3]);
+    let w = Tensor::from_slice(&[1.0, 2.0, 3.0], &[3]);
+    let ones = Tensor::ones(&[4]);
+    let x3 = Tensor::randn(&[2, 3, 5]);
+    let ones3 = Tensor::ones(&[2, 5]);
+    let mean = Reduction::Mean;
+    let cases = [
+        ("plain", cross_entropy(&x, &ones, None, 1, mean, 0.0)),
+        ("weight", cross_entropy(&x, &ones, Some(&w), 1, mean, 0.0)),
+        ("smoothing", cross_entropy(&x, &ones, None, 1, mean, 0.1)),
+        (
+            "smoothing weight",
+            cross_entropy(&x, &ones, Some(&w), 1, mean, 0.1),
+        ),
+        ("nll", nll_loss(&x, &ones, None, 1, mean)),
+        ("[N, C, d]", cross_entropy(&x3, &ones3, None, 1, mean, 0.0)),
+    ];
+    for (name, loss) in cases {
+        let value = loss.item();
+        assert!(value.is_nan(), "{name}: {value}");
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(value.to_bits(), 0xffc0_0000, "{name}");
+    }
+}
+
 /// A weighted mean over many targets divides by their summed weight as PyTorch
 /// does: an f32 running sum of 90,000 weights was 6e-4 off, and the loss and
 /// every gradient with it. Inputs and expected values from

@@ -22,3 +22,20 @@ p = torch.softmax(torch.randn(4, 3), 1)
 for reduction in ["mean", "sum", "none"]:
     print(reduction, "probabilities", F.cross_entropy(x, p, reduction=reduction).grad_fn.name())
 print("none weight", F.cross_entropy(x, y, weight=w, reduction="none").grad_fn.name())
+
+# The mean over targets that are all ignored is 0 / 0. On x86-64 PyTorch 2.15 gives 0xffc00000 (the
+# processor's default NaN, sign bit set) in every case below (all_ignored_mean_is_pytorchs_nan).
+import struct
+
+ones = torch.ones(4, dtype=torch.long)
+ones3 = torch.ones(2, 5, dtype=torch.long)
+nan_cases = {
+    "plain": F.cross_entropy(x, ones, ignore_index=1),
+    "weight": F.cross_entropy(x, ones, weight=w, ignore_index=1),
+    "smoothing": F.cross_entropy(x, ones, ignore_index=1, label_smoothing=0.1),
+    "smoothing weight": F.cross_entropy(x, ones, weight=w, ignore_index=1, label_smoothing=0.1),
+    "nll": F.nll_loss(x, ones, ignore_index=1),
+    "[N, C, d]": F.cross_entropy(x3, ones3, ignore_index=1),
+}
+for name, loss in nan_cases.items():
+    print("all ignored", name, hex(struct.unpack("<I", struct.pack("<f", loss.item()))[0]))
