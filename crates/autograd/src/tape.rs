@@ -476,13 +476,17 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor) {
         // The stored grad is the leaf's own (copied above if it was shared),
         // or one the user set: accumulate in place, so that every handle and
         // view of it the user holds sees the sum, as in PyTorch.
-        Some(previous) if previous.is_contiguous() => {
+        // (Not when `g` is a view of the stored grad, as when the grad a
+        // backward pass was given was that grad itself: reading one while
+        // writing the other would never return.)
+        Some(previous) if previous.is_contiguous() && !g.shares_storage(&previous) => {
             g.with_data(|src| {
                 previous.with_data_mut(|dst| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s))
             });
             previous
         }
-        // A strided view the user set: the sum written through it.
+        // A strided view the user set, or a grad `g` shares storage with:
+        // the sum computed first, then written through it.
         Some(previous) => {
             previous.copy_(&previous.add(&g));
             previous

@@ -408,6 +408,20 @@ impl Tensor {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// True when both are views of one storage (PyTorch:
+    /// `a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()`),
+    /// so that writing one may change the other.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// let x = Tensor::zeros(&[2, 3]);
+    /// assert!(x.t().shares_storage(&x));
+    /// assert!(!x.copy().shares_storage(&x));
+    /// ```
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
     // ---------------------------------------------------------------- data access
 
     /// The values in row-major order (copied).

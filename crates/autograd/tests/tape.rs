@@ -666,3 +666,16 @@ fn empty_sums_are_positive_zero() {
         Tensor::from_slice(&[-0.0, -0.0], &[2, 1]).sum_dim(0, true)
     ));
 }
+
+/// A backward pass given a leaf's own grad as the output's gradient, through
+/// an op that passes it on as it is (`add`), accumulates it into that same
+/// grad: the sum is taken first, then written, as PyTorch does (x.grad
+/// doubles). It used to wait forever for the grad's lock.
+#[test]
+fn a_gradient_sharing_the_leafs_grad_accumulates() {
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).requires_grad_(true);
+    x.set_grad(Some(Tensor::from_vec(vec![0.5, 1.0, 2.0], &[3])));
+    let y = x.add_scalar(1.0);
+    y.backward_with(x.grad().unwrap()).unwrap();
+    assert_eq!(x.grad().unwrap().to_vec(), vec![1.0, 2.0, 4.0]);
+}

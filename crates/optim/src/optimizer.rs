@@ -368,7 +368,17 @@ impl<R: Rule> Optimizer for Optim<R> {
             .iter()
             .flat_map(|g| g.params.iter().map(move |p| (p, &g.config)));
         for ((param, config), state) in params.zip(self.state.iter_mut()) {
-            let Some(grad) = param.grad() else { continue };
+            let Some(mut grad) = param.grad() else {
+                continue;
+            };
+            // A grad that is a view of the parameter itself (`p.grad =
+            // p.detach()`) is read from a copy: the update reads it while
+            // writing the parameter, and holding both locks of one storage
+            // would never return. As in PyTorch, each element reads its
+            // grad before its new value is written.
+            if grad.shares_storage(param) {
+                grad = grad.copy();
+            }
             state.step += 1;
             let len = param.numel();
             let step = config.begin(state.step, len, &mut state.buffers);
