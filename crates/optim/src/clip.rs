@@ -69,7 +69,11 @@ pub fn clip_grad_norm_with(
              non-finite norm anyway, set `error_if_nonfinite=False`"
         )));
     }
-    let coef = max_norm as f32 / (total + 1e-6);
+    // PyTorch's `max_norm / (total + 1e-6)` divides a Python float by a
+    // tensor, which `Tensor.__rtruediv__` computes as `reciprocal() *
+    // max_norm`: two roundings, not one (an ulp apart for about a quarter of
+    // totals).
+    let coef = (1.0 / (total + 1e-6)) * max_norm as f32;
     // `torch.clamp(coef, max=1.0)`, which keeps a NaN.
     let coef = if coef > 1.0 { 1.0 } else { coef };
     for g in &grads {

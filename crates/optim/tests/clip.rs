@@ -127,8 +127,40 @@ fn a_strided_grad_is_clipped_in_place() {
     w.set_grad(Some(m.t()));
     clip_grad_value_(std::slice::from_ref(&w), 1.0).unwrap();
     assert_eq!(m.to_vec(), vec![-1.0, 0.5, 1.0, 0.0]);
-    // Norm 2 of [-1, 0.5, 1, 0] is 1.5: scaled by 0.75 / (1.5 + 1e-6).
+    // Norm 2 of [-1, 0.5, 1, 0] is 1.5: scaled by 0.75 / (1.5 + 1e-6), to
+    // the values PyTorch 2.15 gives for the same `w.grad = m.t()`.
     clip_grad_norm_(std::slice::from_ref(&w), 0.75, 2.0).unwrap();
-    let coef = 0.75f32 / (1.5 + 1e-6);
-    assert_eq!(m.to_vec(), vec![-coef, 0.5 * coef, coef, 0.0]);
+    let want: [f32; 4] = [
+        -0.4999997019767761,
+        0.24999985098838806,
+        0.4999997019767761,
+        0.0,
+    ];
+    assert_eq!(m.to_vec(), want);
+}
+
+/// The scale is PyTorch's `max_norm / (total + 1e-6)`, which it computes as
+/// `(total + 1e-6).reciprocal() * max_norm`, rounding twice: one gradient of
+/// one value (its norm is exact on both sides) clipped to the bits PyTorch
+/// 2.15 gives (`torch.nn.utils.clip_grad_norm_`, float32).
+#[test]
+fn clip_grad_norm_scales_as_pytorch_rounds() {
+    let cases = [
+        (28.931087493896484f32, 5.0, 5.0f32),
+        (3.7, 1.0, 0.9999997615814209),
+        (123.456, 0.7, 0.6999999284744263),
+        (0.3, 0.1, 0.09999966621398926),
+        (-17.25, 3.3, -3.299999713897705),
+    ];
+    for (g, max_norm, want) in cases {
+        let w = Tensor::zeros(&[1]);
+        w.set_grad(Some(Tensor::from_vec(vec![g], &[1])));
+        clip_grad_norm_(&[w.clone()], max_norm, 2.0).unwrap();
+        let got = w.grad().unwrap().to_vec()[0];
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "{g} clipped to {max_norm}: {got}, want {want}"
+        );
+    }
 }
