@@ -130,12 +130,7 @@ fn a_strided_grad_is_clipped_in_place() {
     // Norm 2 of [-1, 0.5, 1, 0] is 1.5: scaled by 0.75 / (1.5 + 1e-6), to
     // the values PyTorch 2.15 gives for the same `w.grad = m.t()`.
     clip_grad_norm_(std::slice::from_ref(&w), 0.75, 2.0).unwrap();
-    let want: [f32; 4] = [
-        -0.4999997019767761,
-        0.24999985098838806,
-        0.4999997019767761,
-        0.0,
-    ];
+    let want: [f32; 4] = [-0.4999997, 0.24999985, 0.4999997, 0.0];
     assert_eq!(m.to_vec(), want);
 }
 
@@ -146,16 +141,16 @@ fn a_strided_grad_is_clipped_in_place() {
 #[test]
 fn clip_grad_norm_scales_as_pytorch_rounds() {
     let cases = [
-        (28.931087493896484f32, 5.0, 5.0f32),
-        (3.7, 1.0, 0.9999997615814209),
-        (123.456, 0.7, 0.6999999284744263),
-        (0.3, 0.1, 0.09999966621398926),
-        (-17.25, 3.3, -3.299999713897705),
+        (28.931087f32, 5.0, 5.0f32),
+        (3.7, 1.0, 0.99999976),
+        (123.456, 0.7, 0.6999999),
+        (0.3, 0.1, 0.099999666),
+        (-17.25, 3.3, -3.2999997),
     ];
     for (g, max_norm, want) in cases {
         let w = Tensor::zeros(&[1]);
         w.set_grad(Some(Tensor::from_vec(vec![g], &[1])));
-        clip_grad_norm_(&[w.clone()], max_norm, 2.0).unwrap();
+        clip_grad_norm_(std::slice::from_ref(&w), max_norm, 2.0).unwrap();
         let got = w.grad().unwrap().to_vec()[0];
         assert_eq!(
             got.to_bits(),
