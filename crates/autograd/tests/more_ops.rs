@@ -467,3 +467,34 @@ fn zero_writes_through_a_view() {
     t.select(1, 1).zero_();
     assert_eq!(t.to_vec(), vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0]);
 }
+
+/// `gather` with an index smaller than the input outside `dim` reads the
+/// leading part of those dims and scatters its gradient back there, as
+/// `torch.gather` does (values from PyTorch 2.15); a larger one is refused.
+#[test]
+fn gather_with_a_smaller_index_picks_from_the_leading_rows() {
+    let x = Tensor::from_vec((0..12).map(|v| v as f32).collect(), &[3, 4]).requires_grad_(true);
+    let y = x.gather(1, &Tensor::from_vec(vec![1.0, 0.0, 3.0], &[1, 3]));
+    assert_eq!(y.shape(), &[1, 3]);
+    assert_eq!(y.to_vec(), vec![1.0, 0.0, 3.0]);
+    y.mul(&Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]))
+        .sum()
+        .backward()
+        .unwrap();
+    let want = [2.0, 1.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    assert_eq!(x.grad().unwrap().to_vec(), want);
+
+    let x3 = Tensor::from_vec((0..24).map(|v| v as f32).collect(), &[2, 3, 4]);
+    let y3 = x3.gather(1, &Tensor::from_vec(vec![2.0, 0.0], &[1, 2, 1]));
+    assert_eq!((y3.shape(), y3.to_vec()), (&[1, 2, 1][..], vec![8.0, 0.0]));
+    let index = Tensor::from_vec(vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0], &[1, 2, 3]);
+    assert_eq!(
+        x3.gather(2, &index).to_vec(),
+        vec![0.0, 1.0, 1.0, 5.0, 4.0, 4.0]
+    );
+
+    let larger = std::panic::catch_unwind(|| {
+        Tensor::zeros(&[3, 4]).gather(1, &Tensor::zeros(&[4, 1]));
+    });
+    assert!(larger.is_err());
+}
