@@ -1,5 +1,6 @@
 //! Indexing by integer targets: `gather` (what NLL needs), with scatter-add as its backward.
 
+use crate::layout::{contiguous_strides, Layout};
 use crate::Tensor;
 
 impl Tensor {
@@ -30,30 +31,25 @@ impl Tensor {
         );
         let size = shape.get(d).copied().unwrap_or(1);
         // Each picked element's offset in the input, in the index's
-        // row-major order: the index's own coordinates, with `dim`'s
-        // replaced by the index value.
-        let strides = crate::layout::Layout::contiguous(shape).strides;
-        let mut at = vec![0usize; index.dims()];
-        let sources: Vec<usize> = index.with_data(|ix| {
-            ix.iter()
-                .map(|&v| {
-                    assert!(
-                        v >= 0.0 && v.fract() == 0.0 && (v as usize) < size,
-                        "gather: index {v} is out of range for dim {d} of size {size}"
-                    );
-                    let source = (0..at.len())
-                        .map(|j| if j == d { v as usize } else { at[j] } * strides[j])
-                        .sum();
-                    for j in (0..at.len()).rev() {
-                        at[j] += 1;
-                        if at[j] < index_shape[j] {
-                            break;
-                        }
-                        at[j] = 0;
-                    }
-                    source
-                })
-                .collect()
+        // row-major order: the index's own coordinates walked with the
+        // input's strides, `dim`'s left out, plus the index value's.
+        let mut strides = contiguous_strides(shape);
+        let along = strides.get_mut(d).map_or(0, std::mem::take);
+        let walk = Layout {
+            shape: index_shape.to_vec(),
+            strides,
+            offset: 0,
+        };
+        let mut sources = Vec::with_capacity(index.numel());
+        walk.for_each_position(|base| sources.push(base));
+        index.with_data(|ix| {
+            for (source, &v) in sources.iter_mut().zip(ix) {
+                assert!(
+                    v >= 0.0 && v.fract() == 0.0 && (v as usize) < size,
+                    "gather: index {v} is out of range for dim {d} of size {size}"
+                );
+                *source += v as usize * along;
+            }
         });
         let out: Vec<f32> = self.with_data(|x| sources.iter().map(|&s| x[s]).collect());
         let in_shape = self.shape().to_vec();
