@@ -62,6 +62,7 @@ pub(crate) fn relu_backward(g: &Tensor, x: &Tensor) -> Tensor {
 /// ReLU's backward for one value, PyTorch's `threshold_backward`: 0 where
 /// `x <= 0`, else `g`, so a NaN passes the gradient on (as the NaN it
 /// produced passes on the values).
+#[inline(always)]
 pub(crate) fn relu_grad(g: f32, x: f32) -> f32 {
     if x <= 0.0 {
         0.0

@@ -1,6 +1,7 @@
 //! Matrix products: `matmul` (2-D and batched, strided operands read in place)
 //! and the fused `linear` layer op `x @ W^T + b`.
 
+use crate::kernels::fma::{with_fma, FmaBody};
 use crate::kernels::gemm::{gemm, gemm_linear_new, gemm_new, side_by_side, MatRef};
 use crate::kernels::pool::join;
 use crate::layout::{broadcast_shape, Layout};
@@ -83,21 +84,7 @@ fn relu_backward_colsum(
     sums: bool,
 ) -> (Tensor, Option<Vec<f32>>) {
     let out = crate::tape::writable(g);
-    // Masks rows of `g` against the same rows of `y`; with `sums`, returns
-    // their column sums as `rows_summed` does, each row added while it is in
-    // L1 (else nothing).
-    let mask_rows = |g: &mut [f32], y: &[f32]| -> Vec<f32> {
-        let mut d = vec![0.0f32; if sums { cols } else { 0 }];
-        for (g, y) in g.chunks_mut(cols.max(1)).zip(y.chunks(cols.max(1))) {
-            g.iter_mut()
-                .zip(y)
-                .for_each(|(g, &y)| *g = relu_grad(*g, y));
-            if sums {
-                d.iter_mut().zip(&*g).for_each(|(d, g)| *d += g);
-            }
-        }
-        d
-    };
+    let mask_rows = |g: &mut [f32], y: &[f32]| with_fma(MaskRows { g, y, cols, sums });
     let d = y.with_data(|y| {
         out.with_data_mut(|out| {
             let (top, bottom) = out.split_at_mut(top_half(out.len(), cols));
@@ -112,6 +99,41 @@ fn relu_backward_colsum(
         })
     });
     (out, sums.then_some(d))
+}
+
+/// Masks rows of `g` against the same rows of `y` (`relu_grad`); with `sums`,
+/// returns their column sums as `rows_summed` does, each row added while it
+/// is in L1 (else nothing). Run through `with_fma` for its AVX2 build (it
+/// has no multiply-add): 8 values a vector instead of the generic build's 4.
+/// The tutorial's 64 x 512 passes took 8.6 and 9.6 us at 1 thread, now 4.6
+/// and 6.4 (`--trace`). Same values: each column is still summed in order.
+struct MaskRows<'a> {
+    g: &'a mut [f32],
+    y: &'a [f32],
+    cols: usize,
+    sums: bool,
+}
+
+impl FmaBody for MaskRows<'_> {
+    type Output = Vec<f32>;
+    #[inline(always)]
+    fn run(self) -> Vec<f32> {
+        let cols = self.cols;
+        let mut d = vec![0.0f32; if self.sums { cols } else { 0 }];
+        for (g, y) in self
+            .g
+            .chunks_mut(cols.max(1))
+            .zip(self.y.chunks(cols.max(1)))
+        {
+            g.iter_mut()
+                .zip(y)
+                .for_each(|(g, &y)| *g = relu_grad(*g, y));
+            if self.sums {
+                d.iter_mut().zip(&*g).for_each(|(d, g)| *d += g);
+            }
+        }
+        d
+    }
 }
 
 /// Elementwise passes over fewer values run on one core: handing half to
