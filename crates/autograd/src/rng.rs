@@ -1,53 +1,136 @@
 //! Seeded random numbers: every random init, shuffle and dropout mask in
 //! ferrograd comes from a [`Generator`], so a seed reproduces a run exactly.
+//!
+//! The generator is PyTorch's CPU generator: the 32-bit Mersenne Twister
+//! seeded with the seed's low 32 bits, and uniform and normal values made
+//! from its output as PyTorch's CPU kernels make them. So
+//! `manual_seed(s)` then `nn::Linear::new(784, 512)` gives the weights that
+//! `torch.manual_seed(s)` then `nn.Linear(784, 512)` gives, bit for bit, and
+//! `Tensor::rand` those of `torch.rand` (tested against PyTorch's values).
+//! Normal values of 16 or more at once follow PyTorch's algorithm, but its
+//! vectorized `log`, `cos` and `sin` round differently from the C library's
+//! in about one value in seven, by an ulp or two; shuffles and dropout masks
+//! draw from the same stream by their own algorithms, not PyTorch's.
 
 use std::sync::Mutex;
 
-use rand_core::{Rng, SeedableRng};
-use rand_pcg::Pcg64Mcg;
+use rand_mt::Mt;
 
-/// PyTorch's default seed for its CPU generator.
+/// The seed of the default generator until [`manual_seed`]: libtorch's
+/// `default_rng_seed_val`, so that a run is reproducible by default. (Python's
+/// `torch` starts from a random seed instead: `torch.initial_seed()` differs
+/// from one process to the next.)
 pub const DEFAULT_SEED: u64 = 67280421310721;
 
-/// A seedable pseudo-random generator (PCG-64), like `torch.Generator`.
+/// A seedable pseudo-random generator, `torch.Generator` on the CPU: the
+/// same stream of numbers for the same seed.
 ///
 /// ```
 /// use autograd::Generator;
 /// let (mut a, mut b) = (Generator::new(7), Generator::new(7));
 /// assert_eq!(a.uniform(0.0, 1.0), b.uniform(0.0, 1.0));
+/// // torch.manual_seed(0); torch.rand(2)
+/// let mut g = Generator::new(0);
+/// assert_eq!([g.uniform(0.0, 1.0), g.uniform(0.0, 1.0)], [0.49625659, 0.768221796]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Generator {
-    rng: Pcg64Mcg,
+    mt: Mt,
+    /// The second value of the last pair of normal values drawn one at a
+    /// time, for the next such draw (PyTorch's `next_double_normal_sample`).
+    next_normal: Option<f64>,
+}
+
+impl std::fmt::Debug for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generator").finish_non_exhaustive()
+    }
 }
 
 impl Generator {
     /// A generator seeded with `seed` (`torch.Generator().manual_seed(seed)`):
-    /// equal seeds give equal streams, though not PyTorch's numbers.
+    /// a Mersenne Twister seeded with the low 32 bits, as PyTorch's.
     pub fn new(seed: u64) -> Generator {
         Generator {
-            rng: Pcg64Mcg::seed_from_u64(seed),
+            mt: Mt::new(seed as u32),
+            next_normal: None,
         }
     }
 
-    /// 64 uniformly random bits, say to seed another generator.
+    /// 32 uniformly random bits: the Mersenne Twister's next output.
+    pub fn next_u32(&mut self) -> u32 {
+        self.mt.next_u32()
+    }
+
+    /// 64 uniformly random bits, two outputs, the first in the high half
+    /// (PyTorch's `random64`); say to seed another generator.
     pub fn next_u64(&mut self) -> u64 {
-        self.rng.next_u64()
+        self.mt.next_u64()
     }
 
-    /// Uniform in `[low, high)`.
+    /// Uniform in `[low, high)`, as `torch.Tensor.uniform_` makes a float:
+    /// 24 bits of one output on a 2^-24 grid, scaled in `f64`, rounded once.
     pub fn uniform(&mut self, low: f32, high: f32) -> f32 {
-        // 24 random bits give every float in [0, 1) on a 2^-24 grid.
-        let unit = (self.rng.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32);
-        low + (high - low) * unit
+        let unit = (self.next_u32() & 0xff_ffff) as f64 / (1u32 << 24) as f64;
+        (unit * (high - low) as f64 + low as f64) as f32
     }
 
-    /// Normal with the given mean and standard deviation (Box–Muller, in f64).
+    /// Normal with the given mean and standard deviation, drawn one at a time
+    /// as PyTorch draws each value of a tensor of fewer than 16 (its
+    /// `normal_distribution<double>`): Box–Muller in `f64` from two 53-bit
+    /// uniforms, the pair's second value kept for the next call.
     pub fn normal(&mut self, mean: f32, std: f32) -> f32 {
-        let u1 = ((self.rng.next_u64() >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64);
-        let u2 = (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        mean + std * z as f32
+        self.normal_f64(mean as f64, std as f64) as f32
+    }
+
+    /// Uniform in `[0, 1)` on a 2^-53 grid, from 53 bits of
+    /// [`next_u64`](Self::next_u64) (PyTorch's `uniform_real_distribution<double>`).
+    fn unit_f64(&mut self) -> f64 {
+        (self.next_u64() & ((1 << 53) - 1)) as f64 / (1u64 << 53) as f64
+    }
+
+    /// True with probability `p`: a uniform `f64` below `p` (PyTorch's
+    /// `bernoulli_distribution<double>`, the kernel of `bernoulli_(p)` on
+    /// CPUs where PyTorch does not hand the draws to MKL).
+    pub fn bernoulli(&mut self, p: f64) -> bool {
+        self.unit_f64() < p
+    }
+
+    fn normal_f64(&mut self, mean: f64, std: f64) -> f64 {
+        let z = match self.next_normal.take() {
+            Some(z) => z,
+            None => {
+                let (u1, u2) = (self.unit_f64(), self.unit_f64());
+                let r = (-2.0 * (-u2).ln_1p()).sqrt();
+                let theta = std::f64::consts::TAU * u1;
+                self.next_normal = Some(r * theta.sin());
+                r * theta.cos()
+            }
+        };
+        z * std + mean
+    }
+
+    /// Fills `out` with normal values as `torch.Tensor.normal_` fills a
+    /// contiguous float tensor: with 16 or more, every value first drawn
+    /// uniform, then Box–Muller in `f32` on each block of 16 (the first 8
+    /// against the last 8), a ragged end redrawn as a last block of 16;
+    /// with fewer, [`normal`](Self::normal)'s draws one at a time.
+    pub fn fill_normal(&mut self, out: &mut [f32], mean: f64, std: f64) {
+        let n = out.len();
+        if n < 16 {
+            out.iter_mut()
+                .for_each(|v| *v = self.normal_f64(mean, std) as f32);
+            return;
+        }
+        let (mean, std) = (mean as f32, std as f32);
+        out.iter_mut().for_each(|v| *v = self.uniform(0.0, 1.0));
+        out.chunks_exact_mut(16)
+            .for_each(|block| box_muller_16(block, mean, std));
+        if !n.is_multiple_of(16) {
+            let last = &mut out[n - 16..];
+            last.iter_mut().for_each(|v| *v = self.uniform(0.0, 1.0));
+            box_muller_16(last, mean, std);
+        }
     }
 
     /// Uniform integer in `[0, n)`, without modulo bias.
@@ -55,14 +138,15 @@ impl Generator {
         assert!(n > 0, "Generator::below(0)");
         let zone = u64::MAX - u64::MAX % n;
         loop {
-            let x = self.rng.next_u64();
+            let x = self.next_u64();
             if x < zone {
                 return x % n;
             }
         }
     }
 
-    /// A uniformly random permutation of `0..n` (`torch.randperm`).
+    /// A uniformly random permutation of `0..n` (`torch.randperm`'s role,
+    /// not its numbers).
     pub fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
         // Fisher–Yates.
@@ -71,6 +155,19 @@ impl Generator {
             p.swap(i, j);
         }
         p
+    }
+}
+
+/// PyTorch's `normal_fill_16`: 16 uniforms in `[0, 1)` become 16 normals,
+/// value `j` and `j + 8` from one Box–Muller pair, in `f32`.
+fn box_muller_16(block: &mut [f32], mean: f32, std: f32) {
+    for j in 0..8 {
+        let u1 = 1.0 - block[j]; // (0, 1], for the log
+        let u2 = block[j + 8];
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let theta = std::f32::consts::TAU * u2;
+        block[j] = radius * theta.cos() * std + mean;
+        block[j + 8] = radius * theta.sin() * std + mean;
     }
 }
 

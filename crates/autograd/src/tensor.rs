@@ -131,10 +131,13 @@ impl Tensor {
         )
     }
 
-    /// Normal samples with the given mean and standard deviation from `generator`.
+    /// Normal samples with the given mean and standard deviation from
+    /// `generator`, drawn as `torch.Tensor.normal_` draws them
+    /// ([`Generator::fill_normal`]).
     pub fn rand_normal(shape: &[usize], mean: f32, std: f32, generator: &mut Generator) -> Tensor {
-        let n = shape.iter().product();
-        Tensor::from_vec((0..n).map(|_| generator.normal(mean, std)).collect(), shape)
+        let mut values = vec![0.0; shape.iter().product()];
+        generator.fill_normal(&mut values, mean as f64, std as f64);
+        Tensor::from_vec(values, shape)
     }
 
     /// `torch.rand`: U[0, 1) from the default generator (see [`crate::manual_seed`]).
@@ -148,7 +151,8 @@ impl Tensor {
     }
 
     /// `torch.randint(low, high, size)`: integers uniform in `[low, high)`,
-    /// held as f32, from the default generator.
+    /// held as f32, from the default generator, drawn as PyTorch draws them
+    /// (one 32-bit output modulo the span, plus `low`).
     ///
     /// # Panics
     /// If `high <= low`, as PyTorch raises, or if a bound lies outside
@@ -173,7 +177,7 @@ impl Tensor {
         let n = shape.iter().product();
         let values = rng::with_default(|g| {
             (0..n)
-                .map(|_| (low as i128 + g.below(span) as i128) as f32)
+                .map(|_| (low + (g.next_u32() as u64 % span) as i64) as f32)
                 .collect()
         });
         Tensor::from_vec(values, shape)

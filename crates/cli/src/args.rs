@@ -105,7 +105,7 @@ pub struct TrainArgs {
     /// Shuffle the training set: a new permutation each epoch, from --seed and the epoch number.
     #[arg(long)]
     pub shuffle: bool,
-    /// Seed of the initial weights and of the shuffling.
+    /// Seed of the initial weights (those of `torch.manual_seed(SEED)` then the tutorial's `NeuralNetwork()`) and of the shuffling.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Start from these weights (safetensors with PyTorch's state_dict names, e.g. saved by PyTorch).

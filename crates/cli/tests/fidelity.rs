@@ -77,19 +77,35 @@ fn assert_six_decimals(number: &str, line: &str) {
 #[test]
 fn one_epoch_from_pytorch_init_prints_and_ends_with_pytorchs_numbers() {
     for name in reference_runs() {
-        one_epoch_matches(&name);
+        let init = reference(&format!("{name}_init.safetensors"));
+        one_epoch_matches(&name, ["--init".into(), arg(&init)]);
     }
 }
 
-fn one_epoch_matches(stem: &str) {
+/// The same runs from their seeds alone (`sgd_seed1`: `--seed 1`), with no
+/// weights file: our default generator is PyTorch's, so `--seed N` builds the
+/// model that `torch.manual_seed(N)` then `NeuralNetwork()` builds.
+#[test]
+fn one_epoch_from_pytorchs_seed_prints_and_ends_with_pytorchs_numbers() {
+    for name in reference_runs() {
+        let seed = name
+            .split('_')
+            .find_map(|part| part.strip_prefix("seed"))
+            .unwrap_or_else(|| panic!("no seed in the run's name {name:?}"));
+        one_epoch_matches(&name, ["--seed".into(), seed.into()]);
+    }
+}
+
+/// One epoch started by `init` (a weights file or a seed) prints the run's
+/// reference lines and saves its weights, within the tolerances.
+fn one_epoch_matches(stem: &str, init: [String; 2]) {
     let data = real_data();
     let tmp = TempDir::new("fidelity-train");
     let out_path = tmp.join("out.safetensors");
-    let init = reference(&format!("{stem}_init.safetensors"));
     let mut args = vec![
         "train".to_string(),
-        "--init".into(),
-        arg(&init),
+        init[0].clone(),
+        init[1].clone(),
         "--epochs".into(),
         "1".into(),
         "--save".into(),

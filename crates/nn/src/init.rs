@@ -99,7 +99,18 @@ pub fn uniform_(tensor: &Tensor, a: f64, b: f64) -> &Tensor {
 /// If `std` is negative (or NaN), as PyTorch raises.
 pub fn normal_(tensor: &Tensor, mean: f64, std: f64) -> &Tensor {
     check_std("normal_", std);
-    rng::with_default(|g| write(tensor, || g.normal(mean as f32, std as f32)))
+    let mut values = vec![0.0; tensor.numel()];
+    rng::with_default(|g| {
+        if tensor.is_contiguous() {
+            g.fill_normal(&mut values, mean, std);
+        } else {
+            // PyTorch draws a strided tensor's values one at a time.
+            for v in &mut values {
+                g.fill_normal(std::slice::from_mut(v), mean, std);
+            }
+        }
+    });
+    write_values(tensor, values)
 }
 
 /// PyTorch's check of a normal's standard deviation.
@@ -300,8 +311,10 @@ pub fn orthogonal_(tensor: &Tensor, gain: f64) -> &Tensor {
     }
     let rows = tensor.shape()[0];
     let cols = numel / rows;
-    let drawn: Vec<f64> =
-        rng::with_default(|g| (0..numel).map(|_| g.normal(0.0, 1.0) as f64).collect());
+    // PyTorch: a new [rows, cols] tensor's normal_(0, 1).
+    let mut drawn = vec![0.0f32; numel];
+    rng::with_default(|g| g.fill_normal(&mut drawn, 0.0, 1.0));
+    let drawn: Vec<f64> = drawn.iter().map(|&v| v as f64).collect();
     let q = orthogonalize(&drawn, rows, cols);
     write_values(tensor, q.iter().map(|&v| (gain * v) as f32).collect())
 }
@@ -338,9 +351,8 @@ pub fn sparse_(tensor: &Tensor, sparsity: f64, std: f64) -> &Tensor {
     let (rows, cols) = (tensor.shape()[0], tensor.shape()[1]);
     let zeros = ((sparsity * rows as f64).ceil() as usize).min(rows);
     rng::with_default(|g| {
-        let mut values: Vec<f32> = (0..rows * cols)
-            .map(|_| g.normal(0.0, std as f32))
-            .collect();
+        let mut values = vec![0.0f32; rows * cols];
+        g.fill_normal(&mut values, 0.0, std);
         for col in 0..cols {
             // The first `zeros` of a random permutation, as PyTorch's randperm.
             for &row in &g.permutation(rows)[..zeros] {

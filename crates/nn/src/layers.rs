@@ -45,17 +45,24 @@ impl Linear {
         bias: bool,
         generator: &mut Generator,
     ) -> Linear {
-        // PyTorch: kaiming_uniform_(a=sqrt(5)) gives bound = sqrt(6 / ((1 + 5) * fan_in))
-        // = 1/sqrt(fan_in); the bias uses the same bound (0 when fan_in is 0).
-        let bound = if in_features > 0 {
-            1.0 / (in_features as f32).sqrt()
+        // PyTorch: kaiming_uniform_(a=sqrt(5)), bound = sqrt(3) * gain / sqrt(fan_in)
+        // with gain = sqrt(2 / (1 + a^2)), about 1/sqrt(fan_in); the bias's bound
+        // is 1/sqrt(fan_in) (0 when fan_in is 0). Both computed in f64 as Python
+        // does, so that the f32 bounds, and the values drawn, are PyTorch's.
+        let fan_in = in_features as f64;
+        let a = 5f64.sqrt();
+        let gain = (2.0 / (1.0 + a * a)).sqrt();
+        let w_bound = (3f64.sqrt() * (gain / fan_in.sqrt())) as f32;
+        let b_bound = if in_features > 0 {
+            (1.0 / fan_in.sqrt()) as f32
         } else {
             0.0
         };
-        let weight = Tensor::rand_uniform(&[out_features, in_features], -bound, bound, generator)
-            .requires_grad_(true);
+        let weight =
+            Tensor::rand_uniform(&[out_features, in_features], -w_bound, w_bound, generator)
+                .requires_grad_(true);
         let bias = bias.then(|| {
-            Tensor::rand_uniform(&[out_features], -bound, bound, generator).requires_grad_(true)
+            Tensor::rand_uniform(&[out_features], -b_bound, b_bound, generator).requires_grad_(true)
         });
         Linear { weight, bias }
     }
@@ -233,22 +240,29 @@ pub struct Dropout {
     /// A Python float in PyTorch: f64, so that the scale rounds as there.
     p: f64,
     training: AtomicBool,
-    generator: Mutex<Generator>,
+    /// Where the masks come from: the default generator at each call, as in
+    /// PyTorch, unless one was given.
+    generator: Option<Mutex<Generator>>,
 }
 
 impl Dropout {
-    /// `nn.Dropout(p)`, in training mode, with a generator seeded from the
-    /// default one (so [`autograd::manual_seed`] makes the masks reproducible).
+    /// `nn.Dropout(p)`, in training mode, drawing its masks from the default
+    /// generator when it runs (so [`autograd::manual_seed`] makes them
+    /// reproducible, and building one draws nothing: the layers built after
+    /// it get the values they get in PyTorch).
     ///
     /// # Panics
     /// If `p` is not in `[0, 1]`, as PyTorch raises.
     pub fn new(p: f64) -> Dropout {
-        let seed = rng::with_default(|g| g.next_u64());
-        Dropout::with_generator(p, Generator::new(seed))
+        Dropout::build(p, None)
     }
 
     /// As [`Dropout::new`], drawing the masks from `generator`.
     pub fn with_generator(p: f64, generator: Generator) -> Dropout {
+        Dropout::build(p, Some(Mutex::new(generator)))
+    }
+
+    fn build(p: f64, generator: Option<Mutex<Generator>>) -> Dropout {
         assert!(
             (0.0..=1.0).contains(&p),
             "dropout probability has to be between 0 and 1, but got {p}"
@@ -256,7 +270,7 @@ impl Dropout {
         Dropout {
             p,
             training: AtomicBool::new(true),
-            generator: Mutex::new(generator),
+            generator,
         }
     }
 }
@@ -266,23 +280,20 @@ impl Module for Dropout {
         if !self.training.load(Ordering::Relaxed) || self.p == 0.0 {
             return x.clone();
         }
-        // Keep with probability 1-p; p = 1 drops everything (scale unused).
+        // PyTorch: noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p); x * noise.
+        // p = 1 drops everything (the scale is unused).
         let keep = 1.0 - self.p;
-        // PyTorch's kernel: 1 - p in double, rounded to float, then a float division.
+        // The division: 1 - p in double, rounded to float, then in float.
         let scale = if keep > 0.0 { 1.0 / keep as f32 } else { 0.0 };
-        let mut g = self
-            .generator
-            .lock()
-            .expect("dropout generator lock poisoned");
-        let mask: Vec<f32> = (0..x.numel())
-            .map(|_| {
-                if (g.uniform(0.0, 1.0) as f64) < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let draw = |g: &mut Generator| -> Vec<f32> {
+            (0..x.numel())
+                .map(|_| if g.bernoulli(keep) { scale } else { 0.0 })
+                .collect()
+        };
+        let mask = match &self.generator {
+            Some(g) => draw(&mut g.lock().expect("dropout generator lock poisoned")),
+            None => rng::with_default(draw),
+        };
         x.mul_mask(&Tensor::from_vec(mask, x.shape()))
     }
 

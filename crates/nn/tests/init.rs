@@ -1,8 +1,9 @@
 //! `nn::init` against torch.nn.init: gains and fans are torch's numbers; each
 //! random fill draws within torch's bound (or with torch's standard
 //! deviation), both computed by torch's own calculate_gain and fans in
-//! `tests/pytorch/init_reference.py`. Our generator is not torch's, so the
-//! values themselves differ; their range and spread must not.
+//! `tests/pytorch/init_reference.py`. These tests check the range and spread
+//! of the values; `random_streams.rs` checks the values themselves (our
+//! default generator is torch's).
 // The constants are the digits torch printed, not approximations of ours.
 #![allow(clippy::excessive_precision, clippy::approx_constant)]
 

@@ -1,7 +1,9 @@
 //! `nn::init`'s `trunc_normal_`, `orthogonal_`, `sparse_` and `dirac_`
 //! against torch.nn.init. `dirac_` is deterministic: its values are torch's,
-//! from `tests/pytorch/init_more_reference.json`. The others draw from our
-//! generator, not torch's, so their values differ from torch's; what they
+//! from `tests/pytorch/init_more_reference.json`. The others draw from the
+//! default generator (torch's), but not all as torch does (`orthogonal_`
+//! factors in f64, `sparse_` picks rows by its own permutation), so their
+//! values differ from torch's; what they
 //! must share is checked here: orthogonality and scale, the truncated
 //! normal's window and moments (those computed by the script from the
 //! standard formulas), the count of zeros per column. Their deterministic

@@ -4,8 +4,8 @@ in crates/nn/src/init.rs and crates/nn/tests/init_more.rs), as torch computes th
 Run: python3 crates/nn/tests/pytorch/init_more_reference.py
 It writes init_more_reference.json next to itself (torch 2.15 made the committed file).
 
-Our generator is not torch's, so the random draws differ; this file pins down what is
-deterministic given the draws:
+The draws themselves are checked elsewhere (random_streams.py: our generator is torch's);
+this file pins down what is deterministic given the draws:
 - orthogonal: fixed float32 matrices (drawn as orthogonal_ draws them, from a seeded
   torch.Generator) and the result of torch's steps (transpose if wide, QR, times
   sign(diag(r)), transpose back, times gain) in float64; the script checks that the same
