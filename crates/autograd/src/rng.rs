@@ -9,8 +9,10 @@
 //! `Tensor::rand` those of `torch.rand` (tested against PyTorch's values).
 //! Normal values of 16 or more at once follow PyTorch's algorithm, but its
 //! vectorized `log`, `cos` and `sin` round differently from the C library's
-//! in about one value in seven, by an ulp or two; shuffles and dropout masks
-//! draw from the same stream by their own algorithms, not PyTorch's.
+//! in about one value in seven, by an ulp or two. [`Generator::permutation`]
+//! is `torch.randperm`'s, so `random_split` splits as PyTorch's does for the
+//! same seed; the DataLoader's shuffle and dropout masks draw from the same
+//! stream in their own order (docs/decisions.md).
 
 use std::sync::Mutex;
 
@@ -145,14 +147,28 @@ impl Generator {
         }
     }
 
-    /// A uniformly random permutation of `0..n` (`torch.randperm`'s role,
-    /// not its numbers).
+    /// A uniformly random permutation of `0..n`, as `torch.randperm(n,
+    /// generator=g)` makes it: Fisher–Yates from the front, swapping `i` with
+    /// `i + next_u32() % (n - i)`. (PyTorch switches to another algorithm
+    /// from `u32::MAX / 20` values, about 214 million; there we keep the same
+    /// walk with unbiased 64-bit draws.)
+    ///
+    /// ```
+    /// use autograd::Generator;
+    /// // torch.randperm(10, generator=torch.Generator().manual_seed(42))
+    /// assert_eq!(Generator::new(42).permutation(10), [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]);
+    /// ```
     pub fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
-        // Fisher–Yates.
-        for i in (1..n).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            p.swap(i, j);
+        let small = n < (u32::MAX / 20) as usize;
+        for i in 0..n.saturating_sub(1) {
+            let left = (n - i) as u64;
+            let z = if small {
+                self.next_u32() as u64 % left
+            } else {
+                self.below(left)
+            };
+            p.swap(i, i + z as usize);
         }
         p
     }

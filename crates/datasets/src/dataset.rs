@@ -231,8 +231,10 @@ impl<D: Dataset> Dataset for Transformed<D> {
 }
 
 /// Split `dataset` into non-overlapping random subsets of the given lengths
-/// (`torch.utils.data.random_split`): a random permutation of all indices,
-/// cut in order. Panics if the lengths do not add up to `dataset.len()`.
+/// (`torch.utils.data.random_split`): a random permutation of all indices
+/// (`torch.randperm`'s, [`Generator::permutation`]), cut in order, so the
+/// same seed gives PyTorch's splits. Panics if the lengths do not add up to
+/// `dataset.len()`.
 ///
 /// ```
 /// use autograd::{Generator, Tensor};
@@ -421,6 +423,45 @@ mod tests {
     #[should_panic(expected = "same first dimension")]
     fn tensor_dataset_rejects_mismatched_lengths() {
         TensorDataset::new(Tensor::zeros(&[3, 2]), Tensor::zeros(&[4]));
+    }
+
+    /// PyTorch's splits for the same seed: `random_split(range(10), lengths,
+    /// generator=torch.Generator().manual_seed(seed))`, printed by torch 2.15.
+    #[test]
+    fn random_split_gives_pytorchs_splits_for_the_same_seed() {
+        let indices = |parts: Vec<Subset>| -> Vec<Vec<usize>> {
+            parts.iter().map(|p| p.indices().to_vec()).collect()
+        };
+        let split = |lengths: &[usize], seed| {
+            indices(random_split(
+                counting(10),
+                lengths,
+                &mut Generator::new(seed),
+            ))
+        };
+        let fractions = |fractions: &[f64], seed| {
+            indices(random_split_fractions(
+                counting(10),
+                fractions,
+                &mut Generator::new(seed),
+            ))
+        };
+        assert_eq!(
+            split(&[7, 3], 0),
+            [vec![4, 1, 7, 5, 3, 9, 0], vec![8, 6, 2]]
+        );
+        assert_eq!(
+            split(&[7, 3], 42),
+            [vec![2, 6, 1, 8, 4, 5, 0], vec![9, 3, 7]]
+        );
+        assert_eq!(
+            fractions(&[0.5, 0.3, 0.2], 0),
+            [vec![4, 1, 7, 5, 3], vec![9, 0, 8], vec![6, 2]]
+        );
+        assert_eq!(
+            fractions(&[0.5, 0.3, 0.2], 42),
+            [vec![2, 6, 1, 8, 4], vec![5, 0, 9], vec![3, 7]]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! made the reference with torch 2.15). One test alone in its binary: every
 //! test thread of a binary shares the default generator.
 
-use autograd::{manual_seed, Tensor};
+use autograd::{manual_seed, Generator, Tensor};
 use nn::init::{self, FanMode, Nonlinearity};
 use nn::models::NeuralNetwork;
 use nn::{Linear, Module};
@@ -115,6 +115,19 @@ fn manual_seed_gives_pytorchs_draws() {
             u32s(&case["kaiming_uniform"]),
             "seed {seed}: kaiming"
         );
+        // A generator of its own: randperm (datasets' tests check random_split's cuts of it).
+        let perm: Vec<u64> = Generator::new(seed)
+            .permutation(1000)
+            .iter()
+            .map(|&i| i as u64)
+            .collect();
+        let want: Vec<u64> = case["randperm"]
+            .as_array()
+            .expect("randperm")
+            .iter()
+            .map(|x| x.as_u64().expect("an index"))
+            .collect();
+        assert_eq!(perm, want, "seed {seed}: randperm(1000)");
     }
     println!("randn(37): at most {worst_fill} ulps from PyTorch's");
 }

@@ -13,7 +13,8 @@ vectorized log/cos/sin may round an ulp away from the C library's); torch.randin
 first and last 8 values' bits, and the bits of the float64 sum of all its values, added in
 order);
 nn.init.normal_ on a [4, 5] tensor (mean 0.5, std 0.02) and on a [3] one;
-nn.init.kaiming_uniform_ on a [3, 4] tensor with a = 0.1.
+nn.init.kaiming_uniform_ on a [3, 4] tensor with a = 0.1. Then, from a torch.Generator seeded
+the same: torch.randperm(1000).
 """
 
 import json
@@ -71,6 +72,8 @@ def draws(seed):
     k = torch.empty(3, 4)
     nn.init.kaiming_uniform_(k, a=0.1)
     out["kaiming_uniform"] = bits(k)
+    # A generator of its own.
+    out["randperm"] = torch.randperm(1000, generator=torch.Generator().manual_seed(seed)).tolist()
     return out
 
 
