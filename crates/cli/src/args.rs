@@ -102,7 +102,7 @@ pub struct TrainArgs {
     /// Learning-rate schedule, stepped once per epoch; see `ferrograd train --help` for the forms.
     #[arg(long, long_help = SCHEDULER_HELP)]
     pub scheduler: Option<String>,
-    /// Shuffle the training set: a new permutation each epoch, from --seed and the epoch number.
+    /// Shuffle the training set: a new permutation each epoch, PyTorch's for `DataLoader(shuffle=True, generator=torch.Generator().manual_seed(SEED))`.
     #[arg(long)]
     pub shuffle: bool,
     /// Seed of the initial weights (those of `torch.manual_seed(SEED)` then the tutorial's `NeuralNetwork()`) and of the shuffling.

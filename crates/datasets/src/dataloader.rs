@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SendError, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,11 +17,12 @@ use crate::Dataset;
 /// Defaults as PyTorch's: no shuffle, the last partial batch kept, so
 /// FashionMNIST's 60,000 training images give 938 batches of 64.
 ///
-/// With `shuffle`, each epoch is a new permutation of all samples that
-/// depends only on `(seed, epoch)`: every call to [`iter`](DataLoader::iter)
-/// uses the current epoch and then advances it, and
-/// [`set_epoch`](DataLoader::set_epoch) lets a resumed run replay exactly the
-/// order an uninterrupted run would have had.
+/// With `shuffle`, each epoch is a new permutation of all samples, PyTorch's
+/// for the same seed: with [`seed`](DataLoader::seed) it depends only on
+/// `(seed, epoch)` (every call to [`iter`](DataLoader::iter) uses the current
+/// epoch and then advances it, and [`set_epoch`](DataLoader::set_epoch) lets
+/// a resumed run replay exactly the order an uninterrupted run would have
+/// had); without one, each epoch draws its order from the default generator.
 ///
 /// ```
 /// use autograd::Tensor;
@@ -40,9 +41,9 @@ pub struct DataLoader {
     shuffle: bool,
     drop_last: bool,
     seed: Option<u64>,
-    /// Drawn from autograd's default generator at the first shuffled epoch
-    /// when no seed was given.
-    drawn_seed: OnceLock<u64>,
+    /// With a seed: the generator as it stands at the start of an epoch, so
+    /// that epochs in order cost one permutation each (`order`).
+    replay: Mutex<Option<(u64, Generator)>>,
     epoch: AtomicU64,
     /// Batches a background thread prepares ahead; 0: no thread.
     prefetch: usize,
@@ -58,23 +59,28 @@ impl DataLoader {
             shuffle: false,
             drop_last: false,
             seed: None,
-            drawn_seed: OnceLock::new(),
+            replay: Mutex::new(None),
             epoch: AtomicU64::new(0),
             prefetch: 0,
         }
     }
 
     /// Reshuffle every epoch (default false). Without [`seed`](Self::seed),
-    /// the seed is drawn from autograd's default generator when the first
-    /// epoch starts, so `autograd::manual_seed` makes the order reproducible,
-    /// as in PyTorch. A run that resumes with `set_epoch` should give a seed.
+    /// each epoch draws its order from autograd's default generator when it
+    /// starts, as PyTorch's sampler does (two 64-bit draws: the iterator's
+    /// base seed, unused here, then the seed of that epoch's
+    /// `torch.randperm`), so `autograd::manual_seed` gives PyTorch's orders.
+    /// A run that resumes with `set_epoch` should give a seed.
     pub fn shuffle(mut self, shuffle: bool) -> DataLoader {
         self.shuffle = shuffle;
         self
     }
 
-    /// The seed of the shuffle (PyTorch's `generator=` argument); leaves
-    /// autograd's default generator untouched.
+    /// The seed of the shuffle: PyTorch's
+    /// `generator=torch.Generator().manual_seed(seed)`, whose stream runs on
+    /// from one epoch to the next (each epoch read to its end: one 64-bit
+    /// draw for the iterator's base seed, then two `torch.randperm`s, the
+    /// second for no samples). Leaves autograd's default generator untouched.
     pub fn seed(mut self, seed: u64) -> DataLoader {
         self.seed = Some(seed);
         self
@@ -133,19 +139,40 @@ impl DataLoader {
         self.len() == 0
     }
 
-    /// The sample order of `epoch`: `0..n` without shuffle, else a
-    /// permutation that depends only on the seed and `epoch`.
+    /// The sample order of `epoch`: `0..n` without shuffle; with a seed, the
+    /// permutation PyTorch's loader with that seeded generator gives in that
+    /// epoch (the generator's draws of the epochs before it replayed, or
+    /// taken up where the last call left them); without one, the next
+    /// permutation from the default generator, whatever `epoch`.
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let n = self.dataset.len();
         if !self.shuffle {
             return (0..n).collect();
         }
-        let seed = self.seed.unwrap_or_else(|| {
-            *self
-                .drawn_seed
-                .get_or_init(|| autograd::rng::with_default(|g| g.next_u64()))
-        });
-        Generator::new(mix(seed, epoch)).permutation(n)
+        let Some(seed) = self.seed else {
+            let seed = autograd::rng::with_default(|g| {
+                let _base_seed = g.next_u64();
+                g.next_u64() % (1 << 63)
+            });
+            return Generator::new(seed).permutation(n);
+        };
+        let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut at, mut g) = match replay.take() {
+            Some((at, g)) if at <= epoch => (at, g),
+            _ => (0, Generator::new(seed)),
+        };
+        loop {
+            let _base_seed = g.next_u64();
+            let order = g.permutation(n);
+            // PyTorch's sampler, read to its end, draws one more permutation
+            // for the `num_samples % n` (here none) samples after the whole ones.
+            let _leftover = g.permutation(n);
+            at += 1;
+            if at > epoch {
+                *replay = Some((at, g));
+                return order;
+            }
+        }
     }
 
     /// One epoch of batches (see [`prefetch`](Self::prefetch) for where
@@ -261,18 +288,6 @@ fn collate(dataset: &dyn Dataset, indices: &[usize], shape: &[usize]) -> (Tensor
         Tensor::from_vec(inputs, &batch_shape),
         Tensor::from_vec(targets, &[indices.len()]),
     )
-}
-
-/// splitmix64's finalizer over the seed and the epoch: nearby `(seed, epoch)`
-/// pairs give unrelated generator seeds.
-fn mix(seed: u64, epoch: u64) -> u64 {
-    fn splitmix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    splitmix(seed ^ splitmix(epoch))
 }
 
 /// The batches of one epoch, from [`DataLoader::iter`].
@@ -456,6 +471,33 @@ mod tests {
 
         let other = DataLoader::new(counting(100), 8).shuffle(true).seed(2);
         assert_ne!(epoch_targets(&other), e0, "another seed, another order");
+    }
+
+    /// PyTorch's orders, printed by torch 2.15: `DataLoader(range(20),
+    /// shuffle=True, generator=torch.Generator().manual_seed(9))` for three
+    /// epochs. (Without a generator: `tests/shuffle_from_manual_seed.rs`.)
+    #[test]
+    fn shuffle_gives_pytorchs_orders() {
+        let seeded = [
+            [
+                14, 11, 16, 12, 15, 18, 19, 6, 0, 13, 1, 17, 8, 5, 3, 7, 4, 10, 2, 9,
+            ],
+            [
+                17, 7, 12, 15, 13, 11, 14, 6, 5, 9, 8, 3, 1, 0, 4, 2, 16, 18, 10, 19,
+            ],
+            [
+                12, 10, 6, 14, 5, 3, 11, 2, 0, 1, 7, 8, 19, 18, 15, 9, 16, 4, 13, 17,
+            ],
+        ];
+        let loader = DataLoader::new(counting(20), 6).shuffle(true).seed(9);
+        for want in seeded {
+            assert_eq!(epoch_targets(&loader), want);
+        }
+        // Epochs out of order, or from a new loader: the same.
+        assert_eq!(loader.order(1), seeded[1]);
+        assert_eq!(loader.order(0), seeded[0]);
+        let resumed = DataLoader::new(counting(20), 6).shuffle(true).seed(9);
+        assert_eq!(resumed.order(2), seeded[2]);
     }
 
     #[test]
