@@ -9,10 +9,10 @@
 //! `Tensor::rand` those of `torch.rand` (tested against PyTorch's values).
 //! Normal values of 16 or more at once follow PyTorch's algorithm, but its
 //! vectorized `log`, `cos` and `sin` round differently from the C library's
-//! in about one value in seven, by an ulp or two. [`Generator::permutation`]
-//! is `torch.randperm`'s, so `random_split` splits as PyTorch's does for the
-//! same seed; the DataLoader's shuffle and dropout masks draw from the same
-//! stream in their own order (docs/decisions.md).
+//! in about one value in seven, by 1-3 ulps. [`Generator::permutation`] is
+//! `torch.randperm`'s, so `random_split` and the DataLoader's shuffle give
+//! PyTorch's orders for the same seed. Dropout masks follow PyTorch's
+//! default kernel, not the MKL one it runs on Intel CPUs (docs/decisions.md).
 
 use std::sync::Mutex;
 
