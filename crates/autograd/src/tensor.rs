@@ -134,9 +134,11 @@ impl Tensor {
     /// Normal samples with the given mean and standard deviation from
     /// `generator`, drawn as `torch.Tensor.normal_` draws them
     /// ([`Generator::fill_normal`]).
-    pub fn rand_normal(shape: &[usize], mean: f32, std: f32, generator: &mut Generator) -> Tensor {
+    /// The mean and standard deviation are `f64`, Python floats, as PyTorch
+    /// computes with them.
+    pub fn rand_normal(shape: &[usize], mean: f64, std: f64, generator: &mut Generator) -> Tensor {
         let mut values = vec![0.0; shape.iter().product()];
-        generator.fill_normal(&mut values, mean as f64, std as f64);
+        generator.fill_normal(&mut values, mean, std);
         Tensor::from_vec(values, shape)
     }
 

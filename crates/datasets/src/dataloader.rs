@@ -180,6 +180,13 @@ impl DataLoader {
     /// iterator early stops the background thread, if any.
     pub fn iter(&self) -> Batches {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
+        if !self.shuffle && self.seed.is_none() {
+            // PyTorch's iterator draws its base seed (for workers) from the
+            // default generator every epoch, shuffled or not: the same draw
+            // keeps the default stream where PyTorch's is (for a Dropout
+            // after the loop, say). `order` makes it when shuffling.
+            autograd::rng::with_default(|g| g.next_u64());
+        }
         let mut order = self.order(epoch);
         let batches = self.len();
         order.truncate(batches * self.batch_size); // drop_last

@@ -1,6 +1,6 @@
-//! A shuffled DataLoader with no seed of its own draws each epoch's order
-//! from the default generator, as PyTorch's does: after the same
-//! `manual_seed`, PyTorch's orders. One test alone in its binary: every test
+//! A DataLoader with no seed of its own draws from the default generator as
+//! PyTorch's does: after the same `manual_seed`, PyTorch's shuffled orders, and
+//! the same state after an unshuffled epoch. One test alone in its binary: every test
 //! thread of a binary shares the default generator.
 
 use autograd::{manual_seed, Tensor};
@@ -30,4 +30,17 @@ fn unseeded_shuffle_gives_pytorchs_orders_after_manual_seed() {
         let got: Vec<usize> = labels.to_vec().iter().map(|&t| t as usize).collect();
         assert_eq!(got, want);
     }
+
+    // An unshuffled epoch draws the iterator's base seed too: torch.manual_seed(5);
+    // one epoch of DataLoader(range(5), batch_size=2); torch.rand(2), torch 2.15.
+    let dataset = TensorDataset::new(Tensor::zeros(&[5, 1]), Tensor::zeros(&[5]));
+    let loader = DataLoader::new(dataset, 2);
+    manual_seed(5);
+    assert_eq!(loader.iter().count(), 3);
+    let after: Vec<u32> = Tensor::rand(&[2])
+        .to_vec()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
+    assert_eq!(after, [1063800815, 1062332093]);
 }

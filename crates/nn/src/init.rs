@@ -104,9 +104,9 @@ pub fn normal_(tensor: &Tensor, mean: f64, std: f64) -> &Tensor {
         if tensor.is_contiguous() {
             g.fill_normal(&mut values, mean, std);
         } else {
-            // PyTorch draws a strided tensor's values one at a time.
-            for v in &mut values {
-                g.fill_normal(std::slice::from_mut(v), mean, std);
+            // PyTorch draws a strided tensor's values one at a time, in memory order.
+            for i in memory_order(tensor) {
+                g.fill_normal(std::slice::from_mut(&mut values[i]), mean, std);
             }
         }
     });
@@ -593,11 +593,40 @@ fn transpose(matrix: &[f64], rows: usize, cols: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Overwrite every element, in row-major order, with `next()`: in place,
+/// Overwrite every element with `next()`, drawn in memory order (`memory_order`): in place,
 /// unrecorded, one change for the version counter.
 fn write(tensor: &Tensor, mut next: impl FnMut() -> f32) -> &Tensor {
-    let values: Vec<f32> = (0..tensor.numel()).map(|_| next()).collect();
+    let mut values = vec![0.0; tensor.numel()];
+    for i in memory_order(tensor) {
+        values[i] = next();
+    }
     write_values(tensor, values)
+}
+
+/// The row-major indices of `tensor`'s elements in the order they lie in
+/// memory: the order in which PyTorch's kernels draw a strided tensor's values
+/// (`w.t()` is filled along its columns). `0..n` for a contiguous tensor.
+fn memory_order(tensor: &Tensor) -> Vec<usize> {
+    let n = tensor.numel();
+    if tensor.is_contiguous() {
+        return (0..n).collect();
+    }
+    let (shape, strides) = (tensor.shape(), tensor.strides());
+    let mut index = vec![0usize; shape.len()];
+    let mut offsets = Vec::with_capacity(n);
+    for _ in 0..n {
+        offsets.push(index.iter().zip(strides).map(|(i, s)| i * s).sum::<usize>());
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    order
 }
 
 /// Overwrite every element with `values` (row-major), as [`write`] does.

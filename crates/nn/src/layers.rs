@@ -291,6 +291,8 @@ impl Module for Dropout {
                 .collect()
         };
         let mask = match &self.generator {
+            // PyTorch: `input * 0` for p = 1, drawing nothing.
+            _ if keep <= 0.0 => vec![0.0; x.numel()],
             Some(g) => draw(&mut g.lock().expect("dropout generator lock poisoned")),
             None => rng::with_default(draw),
         };

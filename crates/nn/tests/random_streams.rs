@@ -115,6 +115,46 @@ fn manual_seed_gives_pytorchs_draws() {
             u32s(&case["kaiming_uniform"]),
             "seed {seed}: kaiming"
         );
+        // 16 or more with a mean and a standard deviation: within a few ulps
+        // of the standard normal value, scaled (one rounding, as PyTorch's).
+        let wide = Tensor::zeros(&[40]);
+        init::normal_(&wide, -1.0, 3.0);
+        for (&got, &want) in bits(&wide).iter().zip(&u32s(&case["normal_fill_wide"])) {
+            let (got, want) = (f32::from_bits(got), f32::from_bits(want));
+            let tol = 4.0 * f32::EPSILON * ((want + 1.0).abs() + 1.0);
+            assert!(
+                (got - want).abs() <= tol,
+                "seed {seed}: normal_(-1, 3): {got} vs {want}"
+            );
+        }
+        // A strided tensor is drawn value by value in memory order.
+        let base = Tensor::zeros(&[4, 5]);
+        init::normal_(&base.t(), 0.0, 1.0);
+        assert_eq!(
+            bits(&base),
+            u32s(&case["normal_strided"]),
+            "seed {seed}: normal_ of w.t()"
+        );
+        let base = Tensor::zeros(&[4, 5]);
+        init::uniform_(&base.t(), -1.0, 2.0);
+        assert_eq!(
+            bits(&base),
+            u32s(&case["uniform_strided"]),
+            "seed {seed}: uniform_ of w.t()"
+        );
+        // Dropout's masks; p = 1 draws nothing.
+        let dropped = nn::Dropout::new(0.3).forward(&Tensor::ones(&[40]));
+        assert_eq!(
+            bits(&dropped),
+            u32s(&case["dropout"]),
+            "seed {seed}: dropout"
+        );
+        nn::Dropout::new(1.0).forward(&Tensor::ones(&[10]));
+        assert_eq!(
+            bits(&Tensor::rand(&[1])),
+            u32s(&case["after_dropout_1"]),
+            "seed {seed}"
+        );
         // A generator of its own: randperm (datasets' tests check random_split's cuts of it).
         let perm: Vec<u64> = Generator::new(seed)
             .permutation(1000)

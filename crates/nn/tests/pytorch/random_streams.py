@@ -13,7 +13,10 @@ vectorized log/cos/sin may round an ulp away from the C library's); torch.randin
 first and last 8 values' bits, and the bits of the float64 sum of all its values, added in
 order);
 nn.init.normal_ on a [4, 5] tensor (mean 0.5, std 0.02) and on a [3] one;
-nn.init.kaiming_uniform_ on a [3, 4] tensor with a = 0.1. Then, from a torch.Generator seeded
+nn.init.kaiming_uniform_ on a [3, 4] tensor with a = 0.1; nn.init.normal_ on 40 values (mean
+-1, std 3); nn.init.normal_ and uniform_(-1, 2) on the transpose of a [4, 5] tensor (drawn in
+memory order; the [4, 5] tensor recorded); F.dropout(ones(40), 0.3); F.dropout(ones(10), 1.0)
+(which draws nothing), then torch.rand(1). Then, from a torch.Generator seeded
 the same: torch.randperm(1000).
 """
 
@@ -72,6 +75,18 @@ def draws(seed):
     k = torch.empty(3, 4)
     nn.init.kaiming_uniform_(k, a=0.1)
     out["kaiming_uniform"] = bits(k)
+    w = torch.empty(40)
+    nn.init.normal_(w, -1.0, 3.0)
+    out["normal_fill_wide"] = bits(w)
+    base = torch.zeros(4, 5)
+    nn.init.normal_(base.t(), 0.0, 1.0)
+    out["normal_strided"] = bits(base)
+    base = torch.zeros(4, 5)
+    nn.init.uniform_(base.t(), -1.0, 2.0)
+    out["uniform_strided"] = bits(base)
+    out["dropout"] = bits(nn.functional.dropout(torch.ones(40), 0.3, training=True))
+    nn.functional.dropout(torch.ones(10), 1.0, training=True)
+    out["after_dropout_1"] = bits(torch.rand(1))
     # A generator of its own.
     out["randperm"] = torch.randperm(1000, generator=torch.Generator().manual_seed(seed)).tolist()
     return out
