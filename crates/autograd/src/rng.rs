@@ -12,8 +12,9 @@
 //! in about one value in six (by 1-3 ulps of a standard normal value, before
 //! the mean and standard deviation are applied). [`Generator::permutation`] is
 //! `torch.randperm`'s, so `random_split` and the DataLoader's shuffle give
-//! PyTorch's orders for the same seed. Dropout masks follow PyTorch's
-//! default kernel, not the MKL one it runs on Intel CPUs (docs/decisions.md).
+//! PyTorch's orders for the same seed. Dropout masks are torch 2.15's too
+//! (tested on an Intel CPU; PyTorch's source also has a path that hands the
+//! draws to MKL there, which did not show: docs/decisions.md).
 
 use std::sync::Mutex;
 
@@ -93,8 +94,7 @@ impl Generator {
     }
 
     /// True with probability `p`: a uniform `f64` below `p` (PyTorch's
-    /// `bernoulli_distribution<double>`, the kernel of `bernoulli_(p)` on
-    /// CPUs where PyTorch does not hand the draws to MKL).
+    /// `bernoulli_distribution<double>`, the kernel of `bernoulli_(p)`).
     pub fn bernoulli(&mut self, p: f64) -> bool {
         self.unit_f64() < p
     }

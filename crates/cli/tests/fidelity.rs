@@ -99,13 +99,14 @@ fn one_epoch_from_pytorchs_seed_prints_and_ends_with_pytorchs_numbers() {
 /// One epoch started by `init` (a weights file or a seed) prints the run's
 /// reference lines and saves its weights, within the tolerances.
 fn one_epoch_matches(stem: &str, init: [String; 2]) {
+    let [init_flag, init_value] = init;
     let data = real_data();
     let tmp = TempDir::new("fidelity-train");
     let out_path = tmp.join("out.safetensors");
     let mut args = vec![
         "train".to_string(),
-        init[0].clone(),
-        init[1].clone(),
+        init_flag,
+        init_value,
         "--epochs".into(),
         "1".into(),
         "--save".into(),

@@ -143,17 +143,16 @@ impl DataLoader {
     /// permutation PyTorch's loader with that seeded generator gives in that
     /// epoch (the generator's draws of the epochs before it replayed, or
     /// taken up where the last call left them); without one, the next
-    /// permutation from the default generator, whatever `epoch`.
+    /// permutation from the default generator, whatever `epoch` (its seed
+    /// drawn as PyTorch's sampler draws it; `iter` first draws the
+    /// iterator's base seed, as PyTorch's does).
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let n = self.dataset.len();
         if !self.shuffle {
             return (0..n).collect();
         }
         let Some(seed) = self.seed else {
-            let seed = autograd::rng::with_default(|g| {
-                let _base_seed = g.next_u64();
-                g.next_u64() % (1 << 63)
-            });
+            let seed = autograd::rng::with_default(|g| g.next_u64() % (1 << 63));
             return Generator::new(seed).permutation(n);
         };
         let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
@@ -180,11 +179,11 @@ impl DataLoader {
     /// iterator early stops the background thread, if any.
     pub fn iter(&self) -> Batches {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
-        if !self.shuffle && self.seed.is_none() {
+        if self.seed.is_none() {
             // PyTorch's iterator draws its base seed (for workers) from the
-            // default generator every epoch, shuffled or not: the same draw
-            // keeps the default stream where PyTorch's is (for a Dropout
-            // after the loop, say). `order` makes it when shuffling.
+            // default generator every epoch, shuffled or not, before its
+            // sampler draws the shuffle's: the same draw keeps the default
+            // stream where PyTorch's is. (With a seed, `order` replays it.)
             autograd::rng::with_default(|g| g.next_u64());
         }
         let mut order = self.order(epoch);

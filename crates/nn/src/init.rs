@@ -99,18 +99,21 @@ pub fn uniform_(tensor: &Tensor, a: f64, b: f64) -> &Tensor {
 /// If `std` is negative (or NaN), as PyTorch raises.
 pub fn normal_(tensor: &Tensor, mean: f64, std: f64) -> &Tensor {
     check_std("normal_", std);
-    let mut values = vec![0.0; tensor.numel()];
     rng::with_default(|g| {
         if tensor.is_contiguous() {
+            let mut values = vec![0.0; tensor.numel()];
             g.fill_normal(&mut values, mean, std);
+            write_values(tensor, values)
         } else {
-            // PyTorch draws a strided tensor's values one at a time, in memory order.
-            for i in memory_order(tensor) {
-                g.fill_normal(std::slice::from_mut(&mut values[i]), mean, std);
-            }
+            // PyTorch draws a strided tensor's values one at a time (`write`
+            // goes in memory order), each as a draw of fewer than 16.
+            write(tensor, || {
+                let mut v = 0.0;
+                g.fill_normal(std::slice::from_mut(&mut v), mean, std);
+                v
+            })
         }
-    });
-    write_values(tensor, values)
+    })
 }
 
 /// PyTorch's check of a normal's standard deviation.

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use autograd::{rng, Generator, Tensor};
 
+use crate::init::{self, Nonlinearity};
 use crate::Module;
 
 /// `y = x @ weight^T + bias` (`nn.Linear`), weight stored `[out, in]` as in
@@ -45,13 +46,12 @@ impl Linear {
         bias: bool,
         generator: &mut Generator,
     ) -> Linear {
-        // PyTorch: kaiming_uniform_(a=sqrt(5)), bound = sqrt(3) * gain / sqrt(fan_in)
-        // with gain = sqrt(2 / (1 + a^2)), about 1/sqrt(fan_in); the bias's bound
-        // is 1/sqrt(fan_in) (0 when fan_in is 0). Both computed in f64 as Python
-        // does, so that the f32 bounds, and the values drawn, are PyTorch's.
+        // PyTorch: kaiming_uniform_(a=sqrt(5)), bound = sqrt(3) * gain / sqrt(fan_in),
+        // about 1/sqrt(fan_in); the bias's bound is 1/sqrt(fan_in) (0 when fan_in
+        // is 0). Both computed in f64 as Python does, so that the f32 bounds, and
+        // the values drawn, are PyTorch's.
         let fan_in = in_features as f64;
-        let a = 5f64.sqrt();
-        let gain = (2.0 / (1.0 + a * a)).sqrt();
+        let gain = init::calculate_gain(Nonlinearity::LeakyRelu(5f64.sqrt()));
         let w_bound = (3f64.sqrt() * (gain / fan_in.sqrt())) as f32;
         let b_bound = if in_features > 0 {
             (1.0 / fan_in.sqrt()) as f32
